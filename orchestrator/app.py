@@ -1,0 +1,231 @@
+"""The commands' work, independent of argument parsing: run, build, clean."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestrator import __version__
+from orchestrator.config import Matrix
+from orchestrator.engine.client import DockerEngine, connect
+from orchestrator.errors import BuildFailed, Interrupted
+from orchestrator.images import ImageBuilder, ImageOutcome
+from orchestrator.model import CellResult, PlannedCell
+from orchestrator.planner import plan
+from orchestrator.ports import RUN_LABEL
+from orchestrator.progress import Reporter, reporter_for
+from orchestrator.render import terminal
+from orchestrator.render.markdown import render_markdown
+from orchestrator.results import (
+    RESULTS_JSON,
+    RESULTS_MD,
+    ImplementationRecord,
+    ResultStore,
+    RunInfo,
+    RunResults,
+    RunStatus,
+    TestRecord,
+    new_run_id,
+    point_latest,
+    utc_now,
+    write_atomically,
+)
+from orchestrator.runner import CellRunner, RunSettings, UnavailableImage, run_cells
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    servers: tuple[str, ...] = ()
+    clients: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    jobs: int | None = None
+    timeout_s: float | None = None
+    keep_containers: bool = False
+    build: bool = True
+
+
+def engine_for(console: Console, jobs: int) -> DockerEngine:
+    # Each running cell holds up to three connections (waits, probes, logs).
+    return connect(lambda text: console.print(text, highlight=False), max_pool_size=4 * jobs + 4)
+
+
+def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[RunResults, Path]:
+    """Build what the cells need, run them, write results; return the results and run folder."""
+    planned = plan(matrix, request.servers, request.clients, request.tests)
+    jobs = request.jobs or matrix.settings.jobs
+    engine = engine_for(console, jobs)
+    started = utc_now()
+    run_id = new_run_id(started)
+    results_dir = matrix.settings.results_dir
+    run_dir = results_dir / run_id
+    run_dir.mkdir(parents=True)
+    needed = _needed_implementations(matrix, planned)
+    store: ResultStore | None = None
+    cancel = threading.Event()
+    try:
+        with reporter_for(console) as reporter:
+            reporter.note(f"run {run_id}: {len(planned)} cells, {jobs} at a time")
+            outcomes = _prepare_images(engine, matrix, needed, run_dir, reporter, request.build)
+            info = RunInfo(
+                id=run_id,
+                started_at=started,
+                ended_at=None,
+                orchestrator_version=__version__,
+                host=(
+                    ("hostname", platform.node()),
+                    ("platform", platform.platform()),
+                    ("docker", engine.server_version()),
+                ),
+                parallelism=jobs,
+            )
+            store = ResultStore(
+                run_dir,
+                RunResults(
+                    info,
+                    tuple(
+                        TestRecord(t.name, t.timeout_s, t.description)
+                        for t in matrix.tests
+                        if t.name in {p.cell.test for p in planned}
+                    ),
+                    _implementation_records(matrix, outcomes, run_dir),
+                    (),
+                ),
+            )
+            point_latest(results_dir, run_dir)
+            runner = CellRunner(
+                engine,
+                matrix,
+                images={n: o.image for n, o in outcomes.items() if o.ok},
+                unavailable={
+                    n: UnavailableImage(o.reason, _relative(o.log, run_dir))
+                    for n, o in outcomes.items()
+                    if not o.ok
+                },
+                settings=RunSettings(
+                    run_id,
+                    run_dir,
+                    matrix.settings.server_ready_timeout_s,
+                    request.timeout_s,
+                    request.keep_containers,
+                ),
+                cancel=cancel,
+            )
+            reporter.plan([p.cell for p in planned], matrix.test_names, matrix.implementation_names)
+
+            def finished(result: CellResult) -> None:
+                assert store is not None
+                store.add(result)
+                reporter.cell_finished(result)
+
+            run_cells(planned, runner.run, jobs, cancel, reporter.cell_started, finished)
+    except (KeyboardInterrupt, Interrupted):
+        cancel.set()
+        if store is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise Interrupted("interrupted before any cell ran; nothing was kept") from None
+        _finish(store, run_dir, RunStatus.INTERRUPTED)
+        raise Interrupted(f"interrupted; the cells that finished are in {run_dir}") from None
+    except BaseException:
+        if store is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            _finish(store, run_dir, RunStatus.INTERRUPTED)
+        raise
+    results = _finish(store, run_dir, RunStatus.COMPLETE)
+    if request.keep_containers:
+        console.print(
+            f"containers and networks kept; remove them with `webrtc-interop clean --run {run_id}`"
+        )
+    return results, run_dir
+
+
+def _prepare_images(
+    engine: DockerEngine,
+    matrix: Matrix,
+    names: Sequence[str],
+    run_dir: Path,
+    reporter: Reporter,
+    build: bool,
+) -> dict[str, ImageOutcome]:
+    builder = ImageBuilder(engine, matrix, run_dir / "build", reporter.note, reporter.status)
+    if build:
+        return builder.prepare(names)
+    return builder.existing(names)
+
+
+def _finish(store: ResultStore, run_dir: Path, status: RunStatus) -> RunResults:
+    results = store.finish(status)
+    write_atomically(run_dir / RESULTS_MD, render_markdown(results))
+    return results
+
+
+def _needed_implementations(matrix: Matrix, planned: Sequence[PlannedCell]) -> tuple[str, ...]:
+    """Only images some runnable cell uses: a declared-N/A cell needs no image."""
+    used = {
+        name
+        for p in planned
+        if not p.declared_unsupported_by
+        for name in (p.cell.server, p.cell.client)
+    }
+    return tuple(n for n in matrix.implementation_names if n in used)
+
+
+def _implementation_records(
+    matrix: Matrix, outcomes: dict[str, ImageOutcome], run_dir: Path
+) -> tuple[ImplementationRecord, ...]:
+    records = []
+    for implementation in matrix.implementations:
+        outcome = outcomes.get(implementation.name)
+        if outcome is None:
+            continue
+        records.append(
+            ImplementationRecord(
+                name=implementation.name,
+                image=outcome.image,
+                image_id=outcome.image_id,
+                versions=outcome.versions,
+                build=outcome.build,
+                server_tests=implementation.server_tests,
+                client_tests=implementation.client_tests,
+            )
+        )
+    return tuple(records)
+
+
+def _relative(path: Path | None, run_dir: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(run_dir))
+    except ValueError:
+        return str(path)
+
+
+def print_summary(results: RunResults, run_dir: Path, console: Console) -> None:
+    console.print(terminal.summary(results.cells))
+    for line in terminal.failure_lines(results.cells):
+        console.print(line, soft_wrap=True)
+    console.print(f"results: {run_dir / RESULTS_MD} and {run_dir / RESULTS_JSON}", highlight=False)
+
+
+def build_images(matrix: Matrix, names: Sequence[str], console: Console) -> None:
+    engine = engine_for(console, 1)
+    log_dir = matrix.settings.results_dir / "build"
+    with reporter_for(console) as reporter:
+        builder = ImageBuilder(engine, matrix, log_dir, reporter.note, reporter.status)
+        outcomes = builder.prepare(names or matrix.implementation_names)
+    failed = [o for o in outcomes.values() if not o.ok]
+    if failed:
+        raise BuildFailed("; ".join(f"{o.name}: {o.reason}" for o in failed))
+
+
+def clean(console: Console, run_id: str | None) -> tuple[int, int]:
+    engine = engine_for(console, 1)
+    label = f"{RUN_LABEL}={run_id}" if run_id else RUN_LABEL
+    return engine.remove_labelled(label)

@@ -1,0 +1,233 @@
+"""Command line: `webrtc-interop <command>` or `python -m orchestrator <command>`.
+
+Only `main()` turns errors into exit codes; user mistakes print one line, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator import __version__
+from orchestrator.app import (
+    RunRequest,
+    build_images,
+    clean,
+    engine_for,
+    print_summary,
+    run_matrix,
+)
+from orchestrator.config import Matrix, load_matrix, suggestion
+from orchestrator.errors import ConfigError, InteropError, Interrupted
+from orchestrator.render.markdown import render_markdown
+from orchestrator.results import load_results, to_json
+
+EXIT_OK, EXIT_CELLS_FAILED = 0, 1
+REPORT_FORMATS = ("markdown", "json")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a ConfigError like any other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{self.prog}: {message}")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value:g}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="webrtc-interop",
+        description="Run WebRTC implementations against each other in Docker.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        default=Path("matrix.yaml"),
+        help="the matrix file (default: ./matrix.yaml)",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
+
+    run = commands.add_parser("run", help="build the images and run the matrix")
+    run.add_argument(
+        "-s", "--server", type=_names, default=(), help="only these servers (comma-separated)"
+    )
+    run.add_argument(
+        "-c", "--client", type=_names, default=(), help="only these clients (comma-separated)"
+    )
+    run.add_argument(
+        "-t", "--test", type=_names, default=(), help="only these test cases (comma-separated)"
+    )
+    run.add_argument(
+        "-j", "--jobs", type=_positive_int, help="cells run in parallel (default: settings.jobs)"
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_float,
+        help="override every test case's client timeout (seconds)",
+    )
+    run.add_argument(
+        "--keep-containers",
+        action="store_true",
+        help="leave each cell's containers (stopped) and network for inspection",
+    )
+    run.add_argument(
+        "--no-build", action="store_true", help="use the images already built instead of building"
+    )
+
+    build = commands.add_parser("build", help="build implementation images")
+    build.add_argument("names", nargs="*", help="implementations (default: all)")
+
+    commands.add_parser("list", help="show implementations, roles, test cases and versions")
+
+    report = commands.add_parser("report", help="render a results.json again")
+    report.add_argument(
+        "results",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="a results.json or run folder (default: <results_dir>/latest)",
+    )
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    report.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+
+    cleaning = commands.add_parser("clean", help="remove containers and networks runs left")
+    cleaning.add_argument("--run", help="only this run id")
+
+    commands.add_parser("engine", help="make sure a Docker engine answers (start one if allowed)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args, console)
+    except InteropError as error:
+        errors.print(f"error: {error}", soft_wrap=True, markup=False)
+        return error.exit_code
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return Interrupted.exit_code
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM gets the same orderly cleanup as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "report":
+        return _report(args, console)
+    if args.command == "clean":
+        containers, networks = clean(console, args.run)
+        console.print(f"removed {containers} containers and {networks} networks")
+        return EXIT_OK
+    if args.command == "engine":
+        engine = engine_for(console, 1)
+        console.print(f"Docker engine {engine.server_version()} answers")
+        return EXIT_OK
+    matrix = load_matrix(args.file)
+    if args.command == "list":
+        _list(matrix, console)
+        return EXIT_OK
+    if args.command == "build":
+        for name in args.names:
+            if name not in matrix.implementation_names:
+                raise ConfigError(
+                    f"unknown implementation '{name}'"
+                    f"{suggestion(name, matrix.implementation_names)}"
+                )
+        build_images(matrix, tuple(args.names), console)
+        return EXIT_OK
+    request = RunRequest(
+        servers=args.server,
+        clients=args.client,
+        tests=args.test,
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+        keep_containers=args.keep_containers,
+        build=not args.no_build,
+    )
+    results, run_dir = run_matrix(matrix, request, console)
+    print_summary(results, run_dir, console)
+    return EXIT_CELLS_FAILED if any(r.outcome.is_failure for r in results.cells) else EXIT_OK
+
+
+def _report(args: argparse.Namespace, console: Console) -> int:
+    source = args.results
+    if source is None:
+        source = load_matrix(args.file).settings.results_dir / "latest"
+    results = load_results(source)
+    if args.format == "json":
+        text = json.dumps(to_json(results), indent=2) + "\n"
+    else:
+        text = render_markdown(results)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _list(matrix: Matrix, console: Console) -> None:
+    table = Table(title="implementations", title_justify="left")
+    for column in ("name", "image", "server", "client", "pinned versions"):
+        table.add_column(column)
+    for implementation in matrix.implementations:
+        source = (
+            implementation.image
+            or f"build {implementation.build_context} → "
+            f"{implementation.image_reference(matrix.settings.image_prefix)}"
+        )
+        table.add_row(
+            implementation.name,
+            source,
+            ", ".join(implementation.server_tests) or "—",
+            ", ".join(implementation.client_tests) or "—",
+            ", ".join(f"{k} {v}" for k, v in implementation.versions) or "—",
+        )
+    console.print(table)
+    tests = Table(title="test cases", title_justify="left")
+    for column in ("name", "timeout", "description"):
+        tests.add_column(column)
+    for test in matrix.tests:
+        tests.add_row(test.name, f"{test.timeout_s:g}s", test.description)
+    console.print(tests)

@@ -1,0 +1,1 @@
+"""The docker layer: the only package that imports the Docker SDK."""

@@ -1,0 +1,306 @@
+"""Docker SDK adapter: images, networks and containers as context managers.
+
+Every resource we create carries the run label, so `clean` can reap what a
+killed process left behind, and every wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+from docker.types import EndpointConfig
+from docker.utils.build import create_archive, exclude_paths
+
+from orchestrator.engine.baseimage import ensure_upstream_base
+from orchestrator.engine.daemon import ensure_engine
+from orchestrator.errors import EngineError
+from orchestrator.ports import Cancelled, ContainerSpec
+
+POLL_INTERVAL_S = 0.2
+API_TIMEOUT_S = 120
+Say = Callable[[str], None]
+
+
+class ImageBuildError(Exception):
+    """The Dockerfile failed; `reason` is the builder's last error line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def connect(say: Say, max_pool_size: int = 16) -> DockerEngine:
+    return DockerEngine(ensure_engine(say, max_pool_size=max_pool_size, timeout=API_TIMEOUT_S))
+
+
+class DockerEngine:
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def server_version(self) -> str:
+        return str(self.client.version().get("Version", "unknown"))
+
+    def ensure_upstream_base(self, reference: str, mirror: str, log_path: Path, say: Say) -> str:
+        return ensure_upstream_base(self.client, reference, mirror, log_path, say)
+
+    def build(
+        self,
+        context: Path,
+        dockerfile: str | None,
+        tag: str,
+        buildargs: Mapping[str, str],
+        extra_files: Mapping[str, str],
+        labels: Mapping[str, str],
+        log_path: Path,
+        timeout_s: float,
+        on_step: Callable[[str], None],
+    ) -> str:
+        """Build `context` (plus `extra_files`) as `tag`; return the image id.
+
+        The build log goes to `log_path` as it streams; `on_step` gets each
+        `Step n/m` line so a long build shows progress.
+        """
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout_s
+        image_id = None
+        with _context_archive(context, extra_files) as archive, log_path.open("w") as log:
+            try:
+                stream = self.client.api.build(
+                    fileobj=archive,
+                    custom_context=True,
+                    dockerfile=dockerfile,
+                    tag=tag,
+                    buildargs=dict(buildargs),
+                    labels=dict(labels),
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                    timeout=int(timeout_s),
+                )
+                for chunk in stream:
+                    if "stream" in chunk:
+                        text = chunk["stream"]
+                        log.write(text)
+                        log.flush()
+                        if text.startswith("Step "):
+                            on_step(text.strip())
+                    if "error" in chunk:
+                        log.write(f"ERROR: {chunk['error']}\n")
+                        raise ImageBuildError(_last_line(chunk["error"]))
+                    if "aux" in chunk and "ID" in chunk["aux"]:
+                        image_id = chunk["aux"]["ID"]
+                    if time.monotonic() > deadline:
+                        stream.close()
+                        raise ImageBuildError(f"build took longer than {timeout_s:.0f}s")
+            except (APIError, DockerException) as error:
+                log.write(f"ERROR: {error}\n")
+                raise ImageBuildError(_last_line(str(error))) from error
+        if image_id is None:
+            image_id = self.image_id(tag)
+        if image_id is None:
+            raise ImageBuildError("the builder reported no image")
+        return image_id
+
+    def image_id(self, reference: str) -> str | None:
+        try:
+            return str(self.client.images.get(reference).id)
+        except ImageNotFound:
+            return None
+        except APIError as error:
+            raise EngineError(f"cannot inspect image {reference}: {error.explanation}") from error
+
+    def pull(self, reference: str) -> str | None:
+        """Pull a prebuilt image; None when the registry cannot provide it."""
+        repository, _, tag = (
+            reference.rpartition(":")
+            if ":" in reference.rsplit("/", maxsplit=1)[-1]
+            else (reference, "", "latest")
+        )
+        try:
+            return str(self.client.images.pull(repository, tag=tag).id)
+        except (APIError, DockerException):
+            return None
+
+    def read_json_from_image(self, reference: str, path: str) -> dict[str, Any] | None:
+        """A JSON file baked into an image, read without running it (None if absent)."""
+        try:
+            container = self.client.containers.create(reference, command=["true"])
+        except APIError:
+            return None
+        try:
+            chunks, _ = container.get_archive(path)
+            with tarfile.open(fileobj=BytesIO(b"".join(chunks))) as archive:
+                member = archive.next()
+                handle = archive.extractfile(member) if member else None
+                data = json.loads(handle.read()) if handle else None
+        except (NotFound, APIError, ValueError, tarfile.TarError):
+            return None
+        finally:
+            with contextlib.suppress(APIError):
+                container.remove(force=True)
+        return data if isinstance(data, dict) else None
+
+    @contextlib.contextmanager
+    def network(self, name: str, labels: Mapping[str, str], keep: bool = False) -> Iterator[str]:
+        try:
+            network = self.client.networks.create(
+                name, driver="bridge", internal=True, labels=dict(labels), check_duplicate=True
+            )
+        except APIError as error:
+            raise EngineError(f"cannot create network {name}: {error.explanation}") from error
+        try:
+            yield name
+        finally:
+            if not keep:
+                _remove_quietly(network.remove)
+
+    @contextlib.contextmanager
+    def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[DockerContainer]:
+        endpoint = EndpointConfig(self.client.api.api_version, aliases=list(spec.aliases))
+        try:
+            container = self.client.containers.create(
+                spec.image,
+                command=list(spec.command) if spec.command else None,
+                name=spec.name,
+                environment=dict(spec.environment),
+                labels=dict(spec.labels),
+                network=spec.network,
+                networking_config={spec.network: endpoint},
+                shm_size="256m",
+            )
+        except APIError as error:
+            raise EngineError(
+                f"cannot create container {spec.name}: {error.explanation}"
+            ) from error
+        try:
+            try:
+                container.start()
+            except APIError as error:
+                raise EngineError(
+                    f"cannot start container {spec.name}: {error.explanation}"
+                ) from error
+            yield DockerContainer(container, spec.network)
+        finally:
+            if keep:
+                _remove_quietly(container.kill)
+            else:
+                _remove_quietly(partial(container.remove, force=True))
+
+    def remove_labelled(self, label: str) -> tuple[int, int]:
+        """Force-remove containers, then networks, carrying `label`; return both counts."""
+        try:
+            containers = self.client.containers.list(all=True, filters={"label": label})
+            for container in containers:
+                _remove_quietly(partial(container.remove, force=True))
+            networks = self.client.networks.list(filters={"label": label})
+            for network in networks:
+                _remove_quietly(network.remove)
+        except APIError as error:
+            raise EngineError(
+                f"cannot list resources labelled {label}: {error.explanation}"
+            ) from error
+        return len(containers), len(networks)
+
+    def count_labelled(self, label: str) -> tuple[int, int]:
+        containers = self.client.containers.list(all=True, filters={"label": label})
+        networks = self.client.networks.list(filters={"label": label})
+        return len(containers), len(networks)
+
+
+class DockerContainer:
+    def __init__(self, container: Container, network: str) -> None:
+        self._container = container
+        self._network = network
+        self._address: str | None = None
+
+    def exit_code(self) -> int | None:
+        try:
+            self._container.reload()
+        except NotFound:
+            return -1
+        state = self._container.attrs.get("State", {})
+        if state.get("Running") or state.get("Status") in ("created", "restarting"):
+            return None
+        return int(state.get("ExitCode", -1))
+
+    def accepts_tcp(self, port: int) -> bool:
+        address = self._network_address()
+        if address is None:
+            return False
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            code = self.exit_code()
+            if code is not None:
+                return code
+            if time.monotonic() >= deadline:
+                return None
+            if cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+
+    def kill(self) -> None:
+        _remove_quietly(self._container.kill)
+
+    def logs(self) -> bytes:
+        try:
+            return bytes(self._container.logs(stdout=True, stderr=True))
+        except APIError as error:
+            return f"(logs unavailable: {error.explanation})\n".encode()
+
+    def _network_address(self) -> str | None:
+        if self._address is None:
+            self._container.reload()
+            networks = self._container.attrs.get("NetworkSettings", {}).get("Networks", {})
+            self._address = networks.get(self._network, {}).get("IPAddress") or None
+        return self._address
+
+
+@contextlib.contextmanager
+def _context_archive(context: Path, extra_files: Mapping[str, str]) -> Iterator[Any]:
+    ignore = context / ".dockerignore"
+    patterns = (
+        [
+            line.strip()
+            for line in ignore.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        if ignore.exists()
+        else []
+    )
+    files = sorted(exclude_paths(str(context), patterns))
+    archive = create_archive(str(context), files=files, extra_files=list(extra_files.items()))
+    try:
+        archive.seek(0)
+        yield archive
+    finally:
+        archive.close()
+
+
+def _remove_quietly(remove: Callable[[], object]) -> None:
+    """Cleanup must not mask the error that got us here; `clean` reaps what this misses."""
+    with contextlib.suppress(DockerException):
+        remove()
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "unknown error"

@@ -1,0 +1,68 @@
+"""The vocabulary shared by planner, runner, results and renderers: plain frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    UNSUPPORTED = "unsupported"
+    SERVER_ERROR = "server-error"
+    BUILD_ERROR = "build-error"
+    INFRA_ERROR = "infra-error"
+
+    @property
+    def is_failure(self) -> bool:
+        """Outcomes that make `run` exit 1; `unsupported` is a declaration, not a failure."""
+        return self not in (Outcome.PASSED, Outcome.UNSUPPORTED)
+
+
+# Client exit codes of the peer contract (docs/contract.md).
+EXIT_PASSED = 0
+EXIT_FAILED = 1
+EXIT_UNSUPPORTED = 127
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One grid cell: a test case run with one server image and one client image."""
+
+    test: str
+    server: str
+    client: str
+
+    @property
+    def slug(self) -> str:
+        """A path- and docker-name-safe identifier, unique within a run."""
+        return f"{self.test}/{self.server}__{self.client}"
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """A cell and whether both sides declared the test; undeclared cells are never started."""
+
+    cell: Cell
+    declared_unsupported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellResult:
+    cell: Cell
+    outcome: Outcome
+    reason: str
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    logs: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def log_paths(self) -> dict[str, str]:
+        return dict(self.logs)

@@ -1,0 +1,57 @@
+"""Turning what was observed in a cell into an outcome and a one-line reason (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.model import EXIT_FAILED, EXIT_PASSED, EXIT_UNSUPPORTED, Outcome
+
+REASON_MAX = 200
+VERDICT_PREFIXES = ("PASS:", "FAIL:", "UNSUPPORTED:")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the runner saw once the client finished or was killed."""
+
+    test: str
+    client_exit: int | None  # None: still running at the deadline, so it was killed
+    server_exit: int | None  # set when the server had already stopped by then
+    timeout_s: float
+    client_output: str
+
+
+def classify(seen: Observation) -> tuple[Outcome, str]:
+    said = last_line(seen.client_output).removeprefix(f"{seen.test}: ")
+    if seen.client_exit is None:
+        return Outcome.TIMEOUT, _join(
+            f"client still running after {seen.timeout_s:g}s, killed", said
+        )
+    if seen.client_exit == EXIT_UNSUPPORTED:
+        return Outcome.UNSUPPORTED, said or "client exited 127: test case not supported"
+    if seen.server_exit is not None and seen.client_exit != EXIT_PASSED:
+        return Outcome.SERVER_ERROR, _join(
+            f"server exited with code {seen.server_exit} while the client ran", said
+        )
+    if seen.client_exit == EXIT_PASSED:
+        return Outcome.PASSED, said or "client exited 0"
+    if seen.client_exit == EXIT_FAILED:
+        return Outcome.FAILED, said or "client exited 1 without saying why"
+    return Outcome.FAILED, _join(f"client exited with code {seen.client_exit}", said)
+
+
+def last_line(output: str) -> str:
+    """The client's final words, without its PASS:/FAIL: prefix, cut to one short line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1]
+    for prefix in VERDICT_PREFIXES:
+        if line.startswith(prefix):
+            line = line[len(prefix) :].strip()
+            break
+    return line if len(line) <= REASON_MAX else line[: REASON_MAX - 1] + "…"
+
+
+def _join(what: str, said: str) -> str:
+    return f"{what}; client: {said}" if said else what

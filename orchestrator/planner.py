@@ -1,0 +1,62 @@
+"""Which cells a run contains: every test × server × client the filters leave."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from orchestrator.config import Matrix, suggestion
+from orchestrator.errors import ConfigError
+from orchestrator.model import Cell, PlannedCell, Role
+
+
+def plan(
+    matrix: Matrix,
+    servers: Sequence[str] = (),
+    clients: Sequence[str] = (),
+    tests: Sequence[str] = (),
+) -> tuple[PlannedCell, ...]:
+    """Cells in grid order; cells a side did not declare are kept, marked unsupported.
+
+    Keeping them lets the grid show N/A by declaration instead of a hole.
+    """
+    chosen_tests = _choose(tests, matrix.test_names, "test case", "-t/--test")
+    server_names = _with_role(
+        matrix,
+        _choose(servers, matrix.implementation_names, "implementation", "-s/--server"),
+        Role.SERVER,
+    )
+    client_names = _with_role(
+        matrix,
+        _choose(clients, matrix.implementation_names, "implementation", "-c/--client"),
+        Role.CLIENT,
+    )
+    cells = []
+    for test in chosen_tests:
+        for server in server_names:
+            for client in client_names:
+                undeclared = tuple(
+                    name
+                    for name, role in ((server, Role.SERVER), (client, Role.CLIENT))
+                    if not matrix.implementation(name).supports(role, test)
+                )
+                cells.append(PlannedCell(Cell(test, server, client), undeclared))
+    return tuple(cells)
+
+
+def _choose(asked: Sequence[str], known: tuple[str, ...], what: str, flag: str) -> tuple[str, ...]:
+    if not asked:
+        return known
+    for name in asked:
+        if name not in known:
+            raise ConfigError(
+                f"{flag}: unknown {what} '{name}'{suggestion(name, known)}; "
+                f"known: {', '.join(known)}"
+            )
+    return tuple(name for name in known if name in asked)
+
+
+def _with_role(matrix: Matrix, names: tuple[str, ...], role: Role) -> tuple[str, ...]:
+    able = tuple(n for n in names if matrix.implementation(n).has_role(role))
+    if names and not able:
+        raise ConfigError(f"none of {', '.join(names)} can act as {role.value}")
+    return able

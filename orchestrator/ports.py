@@ -1,0 +1,62 @@
+"""The interface the runner needs from a container engine.
+
+The Docker implementation lives in `orchestrator.engine`; unit tests hand the
+runner a small fake with the same shape, so no test that claims to be end to end
+ever talks to a pretend daemon.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+LABEL_PREFIX = "org.webrtc-interop"
+RUN_LABEL = f"{LABEL_PREFIX}.run"
+CELL_LABEL = f"{LABEL_PREFIX}.cell"
+ROLE_LABEL = f"{LABEL_PREFIX}.role"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    network: str
+    labels: Mapping[str, str]
+    command: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+class Cancelled(Exception):
+    """Raised out of a wait when the run is being cancelled (Ctrl-C, SIGTERM)."""
+
+
+class RunningContainer(Protocol):
+    def exit_code(self) -> int | None:
+        """The exit code once the container has stopped, else None."""
+
+    def accepts_tcp(self, port: int) -> bool:
+        """True when a TCP connection to `port` on the container's network address succeeds."""
+
+    def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
+        """Wait for the container to stop; None when `timeout_s` passed first."""
+
+    def kill(self) -> None: ...
+
+    def logs(self) -> bytes: ...
+
+
+class Engine(Protocol):
+    def network(
+        self, name: str, labels: Mapping[str, str], keep: bool = False
+    ) -> AbstractContextManager[str]:
+        """An internal network for the `with` block, removed after it unless `keep`."""
+
+    def container(
+        self, spec: ContainerSpec, keep: bool = False
+    ) -> AbstractContextManager[RunningContainer]:
+        """A started container, force-removed when the block ends (however it ends) unless
+        `keep`, which leaves it for a maintainer to inspect and `clean` to reap."""

@@ -1,0 +1,36 @@
+"""One symbol, label and colour per outcome, shared by every renderer."""
+
+from __future__ import annotations
+
+from orchestrator.model import Outcome
+
+EMOJI = {
+    Outcome.PASSED: "✅",
+    Outcome.FAILED: "❌",
+    Outcome.TIMEOUT: "⏱️",
+    Outcome.UNSUPPORTED: "➖",
+    Outcome.SERVER_ERROR: "💥",
+    Outcome.BUILD_ERROR: "🧱",
+    Outcome.INFRA_ERROR: "⚠️",
+}
+
+# Terminal glyphs are single-width so grid columns stay aligned in every terminal.
+GLYPH = {
+    Outcome.PASSED: ("✔", "bold green"),
+    Outcome.FAILED: ("✘", "bold red"),
+    Outcome.TIMEOUT: ("T", "bold yellow"),
+    Outcome.UNSUPPORTED: ("-", "dim"),
+    Outcome.SERVER_ERROR: ("S", "bold magenta"),
+    Outcome.BUILD_ERROR: ("B", "bold magenta"),
+    Outcome.INFRA_ERROR: ("!", "bold magenta"),
+}
+
+MEANING = {
+    Outcome.PASSED: "passed",
+    Outcome.FAILED: "failed",
+    Outcome.TIMEOUT: "timeout (client killed)",
+    Outcome.UNSUPPORTED: "not supported (declared, or client exit 127)",
+    Outcome.SERVER_ERROR: "server error (exited, or never listened)",
+    Outcome.BUILD_ERROR: "image failed to build",
+    Outcome.INFRA_ERROR: "docker or orchestrator error",
+}

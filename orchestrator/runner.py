@@ -1,0 +1,265 @@
+"""Runs cells: one fresh internal network and a server/client pair per cell, in parallel.
+
+Safety by construction: a cell owns every resource it creates (unique names, the
+run label), releases them in `with` blocks however it ends, and turns any error
+into its own result, so one broken cell never aborts the run.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.config import SERVER_PORT, Matrix
+from orchestrator.errors import InteropError, Interrupted
+from orchestrator.model import Cell, CellResult, Outcome, PlannedCell, Role
+from orchestrator.outcomes import Observation, classify
+from orchestrator.ports import (
+    CELL_LABEL,
+    ROLE_LABEL,
+    RUN_LABEL,
+    Cancelled,
+    ContainerSpec,
+    Engine,
+    RunningContainer,
+)
+
+SERVER_ALIASES = ("server", "echo-server")
+POLL_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True)
+class UnavailableImage:
+    """An implementation whose image could not be built or found."""
+
+    reason: str
+    log: str | None  # build log, relative to the run folder
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    run_id: str
+    run_dir: Path
+    server_ready_timeout_s: float
+    timeout_override_s: float | None = None
+    keep_containers: bool = False
+
+
+class CellRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        matrix: Matrix,
+        images: Mapping[str, str],
+        unavailable: Mapping[str, UnavailableImage],
+        settings: RunSettings,
+        cancel: threading.Event,
+    ) -> None:
+        self.engine = engine
+        self.matrix = matrix
+        self.images = images
+        self.unavailable = unavailable
+        self.settings = settings
+        self.cancel = cancel
+
+    def run(self, planned: PlannedCell) -> CellResult:
+        """The cell's result; raises only Cancelled."""
+        cell = planned.cell
+        if planned.declared_unsupported_by:
+            return CellResult(cell, Outcome.UNSUPPORTED, _undeclared_reason(planned))
+        for name in (cell.server, cell.client):
+            if name in self.unavailable:
+                missing = self.unavailable[name]
+                logs = (("build", missing.log),) if missing.log else ()
+                return CellResult(cell, Outcome.BUILD_ERROR, f"{name}: {missing.reason}", logs=logs)
+        started = time.monotonic()
+        try:
+            return self._execute(cell, started)
+        except Cancelled:
+            raise
+        except InteropError as error:
+            return CellResult(
+                cell, Outcome.INFRA_ERROR, str(error), duration_s=time.monotonic() - started
+            )
+        except Exception as error:  # a bug of ours must cost one cell, not the run
+            log = self._write_log(cell, "orchestrator-error.log", traceback.format_exc())
+            return CellResult(
+                cell,
+                Outcome.INFRA_ERROR,
+                f"{type(error).__name__}: {error}",
+                duration_s=time.monotonic() - started,
+                logs=(("orchestrator", log),),
+            )
+
+    def timeout_for(self, test: str) -> float:
+        return self.settings.timeout_override_s or self.matrix.test(test).timeout_s
+
+    def _execute(self, cell: Cell, started: float) -> CellResult:
+        name = resource_name(self.settings.run_id, cell)
+        labels = {RUN_LABEL: self.settings.run_id, CELL_LABEL: cell.slug}
+        timeout = self.timeout_for(cell.test)
+        environment = {
+            "TEST_CASE": cell.test,
+            "SERVER_URL": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+            "TEST_TIMEOUT": f"{timeout:g}",
+        }
+        logs: list[tuple[str, str]] = []
+        keep = self.settings.keep_containers
+        not_ready: str | None = None
+        client_exit: int | None = None
+        server_exit: int | None = None
+        client_output = b""
+        with self.engine.network(name, labels, keep) as network:
+            server_spec = ContainerSpec(
+                name=f"{name}-server",
+                image=self.images[cell.server],
+                network=network,
+                labels={**labels, ROLE_LABEL: Role.SERVER.value},
+                command=self._command(cell, Role.SERVER),
+                environment={**environment, "ROLE": Role.SERVER.value},
+                aliases=SERVER_ALIASES,
+            )
+            client_spec = ContainerSpec(
+                name=f"{name}-client",
+                image=self.images[cell.client],
+                network=network,
+                labels={**labels, ROLE_LABEL: Role.CLIENT.value},
+                command=self._command(cell, Role.CLIENT),
+                environment={**environment, "ROLE": Role.CLIENT.value},
+            )
+            with self.engine.container(server_spec, keep) as server:
+                try:
+                    not_ready = self._wait_listening(server)
+                    if not_ready is None:
+                        with self.engine.container(client_spec, keep) as client:
+                            try:
+                                client_exit = client.wait_exit(timeout, self.cancel)
+                                if client_exit is None:
+                                    client.kill()
+                                server_exit = server.exit_code()
+                            finally:
+                                client_output = client.logs()
+                                logs.append(
+                                    ("client", self._write_log(cell, "client.log", client_output))
+                                )
+                finally:
+                    logs.append(("server", self._write_log(cell, "server.log", server.logs())))
+        duration = round(time.monotonic() - started, 3)
+        if not_ready is not None:
+            return CellResult(
+                cell, Outcome.SERVER_ERROR, not_ready, duration_s=duration, logs=tuple(logs)
+            )
+        outcome, reason = classify(
+            Observation(
+                test=cell.test,
+                client_exit=client_exit,
+                server_exit=server_exit,
+                timeout_s=timeout,
+                client_output=client_output.decode(errors="replace"),
+            )
+        )
+        return CellResult(
+            cell, outcome, reason, exit_code=client_exit, duration_s=duration, logs=tuple(logs)
+        )
+
+    def _wait_listening(self, server: RunningContainer) -> str | None:
+        """None once the server accepts TCP on the contract port, else why not."""
+        limit = self.settings.server_ready_timeout_s
+        deadline = time.monotonic() + limit
+        while True:
+            if server.accepts_tcp(SERVER_PORT):
+                return None
+            code = server.exit_code()
+            if code is not None:
+                return f"server exited with code {code} before listening on {SERVER_PORT}"
+            if time.monotonic() >= deadline:
+                return f"server did not listen on {SERVER_PORT} within {limit:g}s"
+            if self.cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+
+    def _command(self, cell: Cell, role: Role) -> tuple[str, ...] | None:
+        implementation = self.matrix.implementation(
+            cell.server if role is Role.SERVER else cell.client
+        )
+        template = (
+            implementation.server_command if role is Role.SERVER else implementation.client_command
+        )
+        if template is None:
+            return None
+        values = {
+            "server_url": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+            "server_host": SERVER_ALIASES[0],
+            "test": cell.test,
+        }
+        return tuple(part.format(**values) for part in template)
+
+    def _write_log(self, cell: Cell, filename: str, content: bytes | str) -> str:
+        relative = f"logs/{cell.slug}/{filename}"
+        path = self.settings.run_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return relative
+
+
+def run_cells(
+    cells: Iterable[PlannedCell],
+    run_cell: Callable[[PlannedCell], CellResult],
+    jobs: int,
+    cancel: threading.Event,
+    on_start: Callable[[Cell], None],
+    on_result: Callable[[CellResult], None],
+) -> None:
+    """Run cells `jobs` at a time, reporting each result as it lands.
+
+    On Ctrl-C: stop starting cells, let running ones clean up, then raise Interrupted.
+    """
+    pending = list(cells)
+    running: dict[Future[CellResult], Cell] = {}
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell")
+
+    def start(planned: PlannedCell) -> None:
+        if not planned.declared_unsupported_by:
+            on_start(planned.cell)
+        running[executor.submit(run_cell, planned)] = planned.cell
+
+    try:
+        while pending and len(running) < jobs:
+            start(pending.pop(0))
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                on_result(future.result())
+                if pending:
+                    start(pending.pop(0))
+    except (KeyboardInterrupt, Cancelled):
+        cancel.set()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise Interrupted(
+            "interrupted; containers and networks of running cells were removed"
+        ) from None
+    executor.shutdown(wait=True)
+
+
+def resource_name(run_id: str, cell: Cell) -> str:
+    """Docker-safe and unique per run: the run id plus the cell's coordinates."""
+    raw = f"interop-{run_id}-{cell.test}-{cell.server}-{cell.client}"
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", raw)
+
+
+def _undeclared_reason(planned: PlannedCell) -> str:
+    cell = planned.cell
+    roles = {cell.server: "server", cell.client: "client"}
+    parts = [
+        f"{name} does not declare '{cell.test}' as {roles[name]}"
+        for name in planned.declared_unsupported_by
+    ]
+    if cell.server == cell.client and len(parts) == 2:
+        parts = [f"{cell.server} does not declare '{cell.test}'"]
+    return "; ".join(parts)

@@ -1,0 +1,42 @@
+"""The foundation's promise: aiortc against itself passes both test cases, for real."""
+
+from __future__ import annotations
+
+import json
+
+from orchestrator.model import Cell, Outcome
+from tests.integration.conftest import REPO, RunFn, by_cell
+
+MATRIX = f"""\
+tests:
+  peerconnection: {{timeout: 30}}
+  datachannel: {{timeout: 30}}
+implementations:
+  aiortc:
+    build: {REPO / "images/aiortc"}
+    versions: {{aiortc: "1.16.0"}}
+    roles: {{server: all, client: all}}
+"""
+
+
+def test_aiortc_against_itself_passes_both_test_cases(run: RunFn) -> None:
+    results, run_dir = run(MATRIX)
+    cells = by_cell(results)
+    for test in ("peerconnection", "datachannel"):
+        result = cells[Cell(test, "aiortc", "aiortc")]
+        assert result.outcome is Outcome.PASSED, result.reason
+        assert result.exit_code == 0
+        client_log = (run_dir / result.log_paths["client"]).read_text()
+        assert "connection state connected" in client_log
+    assert "echoed" in cells[Cell("datachannel", "aiortc", "aiortc")].reason
+
+    document = json.loads((run_dir / "results.json").read_text())
+    assert document["schema_version"] == 1
+    assert document["run"]["status"] == "complete"
+    assert document["implementations"]["aiortc"]["versions"]["aiortc"] == "1.16.0"
+    assert document["implementations"]["aiortc"]["image_id"].startswith("sha256:")
+    assert {c["outcome"] for c in document["cells"]} == {"passed"}
+
+    markdown = (run_dir / "results.md").read_text()
+    assert "| **aiortc** | ✅ |" in markdown
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()

@@ -1,0 +1,61 @@
+"""Ctrl-C in the middle of a run leaves no container or network behind."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.engine.client import DockerEngine
+from orchestrator.errors import Interrupted
+from orchestrator.ports import RUN_LABEL
+from tests.integration.conftest import FIXTURES, REPO, SETTINGS
+
+MATRIX = f"""\
+tests:
+  peerconnection: {{timeout: 120}}
+  datachannel: {{timeout: 120}}
+implementations:
+  aiortc:
+    build: {REPO / "images/aiortc"}
+    roles: {{server: all}}
+  hanging:
+    build: {FIXTURES / "peers"}
+    roles: {{client: all}}
+    client_command: /fixtures/hanging-client.sh {{server_url}}
+"""
+
+
+def test_sigint_mid_run_removes_every_labelled_resource(tmp_path: Path,
+                                                        engine: DockerEngine) -> None:
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(SETTINGS + MATRIX)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "-f", str(matrix), "run", "-j", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+    )
+    assert process.stdout is not None
+    run_id = None
+    for line in process.stdout:  # the first line names the run
+        found = re.match(r"run (\S+):", line)
+        if found:
+            run_id = found.group(1)
+            break
+    assert run_id, "the run never announced its id"
+    label = f"{RUN_LABEL}={run_id}"
+    deadline = time.monotonic() + 300  # builds may be cold
+    while engine.count_labelled(label)[0] < 4:  # two cells: two servers, two clients
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "cells never started"
+        time.sleep(0.5)
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == Interrupted.exit_code, output
+    assert engine.count_labelled(label) == (0, 0)
+    document = json.loads((tmp_path / "results" / run_id / "results.json").read_text())
+    assert document["run"]["status"] == "interrupted"

@@ -1,0 +1,63 @@
+"""Each way a cell can go wrong, produced by a real misbehaving container."""
+
+from __future__ import annotations
+
+from orchestrator.model import Cell, Outcome
+from tests.integration.conftest import FIXTURES, REPO, RunFn, by_cell
+
+TIMEOUT_S = 6
+MATRIX = f"""\
+tests:
+  datachannel: {{timeout: {TIMEOUT_S}}}
+implementations:
+  aiortc:
+    build: {REPO / "images/aiortc"}
+    roles: {{server: all}}
+  crashing:
+    build: {FIXTURES / "peers"}
+    roles: {{server: all}}
+  failing:
+    build: {FIXTURES / "peers"}
+    roles: {{client: all}}
+    client_command: /fixtures/failing-client.sh
+  hanging:
+    build: {FIXTURES / "peers"}
+    roles: {{client: all}}
+    client_command: /fixtures/hanging-client.sh {{server_url}}
+  broken:
+    build: {FIXTURES / "broken-build"}
+    roles: {{server: all, client: all}}
+"""
+
+
+def test_every_failure_kind_is_classified_and_the_run_goes_on(run: RunFn) -> None:
+    results, run_dir = run(MATRIX)
+    cells = by_cell(results)
+
+    def outcome(server: str, client: str) -> Outcome:
+        return cells[Cell("datachannel", server, client)].outcome
+
+    failed = cells[Cell("datachannel", "aiortc", "failing")]
+    assert failed.outcome is Outcome.FAILED
+    assert failed.reason == "this fixture always fails"
+
+    hung = cells[Cell("datachannel", "aiortc", "hanging")]
+    assert hung.outcome is Outcome.TIMEOUT
+    assert hung.exit_code is None
+    assert f"still running after {TIMEOUT_S}s, killed" in hung.reason
+    assert hung.duration_s < TIMEOUT_S + 15  # server start + timeout + teardown
+
+    for client in ("failing", "hanging"):
+        crashed = cells[Cell("datachannel", "crashing", client)]
+        assert crashed.outcome is Outcome.SERVER_ERROR
+        assert crashed.reason == "server exited with code 3 before listening on 8080"
+        assert "cannot bind" in (run_dir / crashed.log_paths["server"]).read_text()
+
+    broken = [c for c in results.cells if "broken" in (c.cell.server, c.cell.client)]
+    assert len(broken) == 5  # 3 servers x broken client + broken server x 2 other clients
+    assert {c.outcome for c in broken} == {Outcome.BUILD_ERROR}
+    build_log = run_dir / broken[0].log_paths["build"]
+    assert "this build fails on purpose" in build_log.read_text()
+    record = {r.name: r for r in results.implementations}["broken"]
+    assert record.build == "failed"
+    assert outcome("aiortc", "failing") is Outcome.FAILED  # the rest of the matrix still ran

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.results import to_json
+from tests.unit.conftest import VALID, WriteMatrix
+from tests.unit.test_results_and_render import sample
+
+
+def test_config_error_is_one_line_and_exit_2(
+    write_matrix: WriteMatrix, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_matrix(VALID.replace("  jobs: 2", "  jobz: 2"))
+    assert main(["-f", str(path), "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert "did you mean 'jobs'" in err
+
+
+def test_bad_arguments_exit_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "must be at least 1" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_filter_name_suggests(
+    write_matrix: WriteMatrix, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_matrix(VALID)
+    assert main(["-f", str(path), "run", "-s", "alpah"]) == 2
+    assert "did you mean 'alpha'" in capsys.readouterr().err
+
+
+def test_report_renders_markdown_and_json_from_a_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(to_json(sample())))
+    assert main(["report", str(path)]) == 0
+    assert "| **pion** | ❌ |" in capsys.readouterr().out
+    out = tmp_path / "again.json"
+    assert main(["report", str(tmp_path), "--format", "json", "-o", str(out)]) == 0
+    assert json.loads(out.read_text()) == to_json(sample())
+
+
+def test_report_of_a_missing_file_exits_4(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(tmp_path / "none.json")]) == 4
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_list_shows_implementations(
+    write_matrix: WriteMatrix, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["-f", str(write_matrix(VALID)), "list"]) == 0
+    out = capsys.readouterr().out
+    assert "images/alpha → webrtc-interop/alpha:latest" in out
+    assert "example.org/beta:2" in out

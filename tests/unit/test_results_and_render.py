@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.errors import ResultsError
+from orchestrator.model import Cell, CellResult, Outcome
+from orchestrator.render.markdown import render_markdown
+from orchestrator.results import (
+    ImplementationRecord,
+    ResultStore,
+    RunInfo,
+    RunResults,
+    RunStatus,
+    TestRecord,
+    from_json,
+    load_results,
+    point_latest,
+    to_json,
+)
+
+LOGS = (
+    ("server", "logs/datachannel/pion__aiortc/server.log"),
+    ("client", "logs/datachannel/pion__aiortc/client.log"),
+)
+
+
+def sample(cells: tuple[CellResult, ...] | None = None) -> RunResults:
+    info = RunInfo(
+        id="20261121T100000Z-abcd",
+        started_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 21, 10, 2, 5, tzinfo=UTC),
+        orchestrator_version="0.1.0",
+        host=(("hostname", "ci"),),
+        parallelism=4,
+        status=RunStatus.COMPLETE,
+    )
+    implementations = (
+        ImplementationRecord(
+            "aiortc",
+            "wi/aiortc:latest",
+            "sha256:0123456789abcdef",
+            (("aiortc", "1.16.0"),),
+            "built",
+            ("datachannel",),
+            ("datachannel",),
+        ),
+        ImplementationRecord(
+            "pion", "wi/pion:latest", None, (("pion", "3.1.56"),), "failed", ("datachannel",), ()
+        ),
+    )
+    if cells is None:
+        cells = (
+            CellResult(
+                Cell("datachannel", "aiortc", "aiortc"), Outcome.PASSED, "echoed", 0, 2.5, ()
+            ),
+            CellResult(
+                Cell("datachannel", "pion", "aiortc"), Outcome.FAILED, "SCTP | abort", 1, 9.75, LOGS
+            ),
+        )
+    return RunResults(
+        info,
+        (TestRecord("datachannel", 30.0, "Echo a string."), TestRecord("audio", 30.0)),
+        implementations,
+        cells,
+    )
+
+
+def test_markdown_grid_has_servers_as_rows_and_clients_as_columns() -> None:
+    text = render_markdown(sample())
+    assert "## datachannel" in text
+    assert "## audio" not in text  # no cells, no grid
+    assert "| server ↓ / client → | aiortc |" in text
+    assert "| **aiortc** | ✅ |" in text
+    assert "| **pion** | ❌ |" in text
+    assert "Run at 2026-11-21 10:00:00 UTC, took 2m 05s · 2 cells: 1 passed, 1 failed" in text
+    assert "**Legend:** ✅ passed · ❌ failed" in text
+
+
+def test_markdown_lists_failures_with_log_links_and_escaped_reasons() -> None:
+    text = render_markdown(sample())
+    assert (
+        "| datachannel | pion | aiortc | ❌ failed | SCTP \\| abort | "
+        "[server](logs/datachannel/pion__aiortc/server.log) "
+        "[client](logs/datachannel/pion__aiortc/client.log) |"
+    ) in text
+
+
+def test_markdown_versions_table() -> None:
+    text = render_markdown(sample())
+    assert "| aiortc | `wi/aiortc:latest` `0123456789ab` | aiortc 1.16.0 |" in text
+    assert "| pion | `wi/pion:latest` (build failed) | pion 3.1.56 |" in text
+
+
+def test_markdown_marks_an_unfinished_run() -> None:
+    results = sample()
+    running = RunResults(
+        RunInfo(results.run.id, results.run.started_at, None, "0.1.0", (), 2),
+        results.tests,
+        results.implementations,
+        results.cells[:1],
+    )
+    text = render_markdown(running)
+    assert "still running" in text
+    assert "**running**" in text
+
+
+def test_json_has_the_documented_fields_and_round_trips() -> None:
+    data = to_json(sample())
+    assert data["schema_version"] == 1
+    assert set(data["run"]) == {
+        "id",
+        "started_at",
+        "ended_at",
+        "status",
+        "orchestrator_version",
+        "host",
+        "parallelism",
+    }
+    assert data["run"]["started_at"] == "2026-11-21T10:00:00Z"
+    assert data["implementations"]["aiortc"]["versions"] == {"aiortc": "1.16.0"}
+    assert data["implementations"]["aiortc"]["image_id"] == "sha256:0123456789abcdef"
+    cell = data["cells"][1]
+    assert set(cell) == {
+        "test",
+        "server",
+        "client",
+        "outcome",
+        "exit_code",
+        "duration_s",
+        "reason",
+        "logs",
+    }
+    assert cell["outcome"] == "failed"
+    assert cell["logs"] == dict(LOGS)
+    assert from_json(json.loads(json.dumps(data)), Path("x")) == sample()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.update(schema_version=99),
+        lambda d: d.pop("cells"),
+        lambda d: d["cells"][0].update(outcome="green"),
+        lambda d: d["run"].update(started_at="yesterday"),
+    ],
+)
+def test_results_not_in_schema_are_rejected(
+    mutate: Callable[[dict[str, Any]], object], tmp_path: Path
+) -> None:
+    data = to_json(sample())
+    mutate(data)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match=str(path)):
+        load_results(path)
+
+
+def test_store_rewrites_results_json_after_every_cell(tmp_path: Path) -> None:
+    results = sample(cells=())
+    store = ResultStore(tmp_path, results)
+
+    def on_disk() -> Any:
+        return json.loads((tmp_path / "results.json").read_text())
+
+    assert on_disk()["cells"] == []
+    store.add(CellResult(Cell("datachannel", "aiortc", "aiortc"), Outcome.PASSED, "ok"))
+    assert [c["outcome"] for c in on_disk()["cells"]] == ["passed"]
+    finished = store.finish(RunStatus.INTERRUPTED)
+    assert on_disk()["run"]["status"] == "interrupted"
+    assert finished.run.ended_at is not None
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary files
+
+
+def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:
+    for run in ("run-a", "run-b"):
+        (tmp_path / run).mkdir()
+        point_latest(tmp_path, tmp_path / run)
+    assert (tmp_path / "latest").resolve() == (tmp_path / "run-b").resolve()
+    assert not (tmp_path / "latest").readlink().is_absolute()

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from orchestrator.config import load_matrix
+from orchestrator.errors import Interrupted
+from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
+from orchestrator.planner import plan
+from orchestrator.runner import CellRunner, RunSettings, UnavailableImage, run_cells
+from tests.unit.conftest import VALID, WriteMatrix
+from tests.unit.fakes import FakeEngine, Script
+
+SERVER, CLIENT = "img/server", "img/client"
+CELL = Cell("datachannel", "alpha", "beta")
+
+
+def make_runner(
+    write_matrix: WriteMatrix,
+    tmp_path: Path,
+    engine: FakeEngine,
+    unavailable: dict[str, UnavailableImage] | None = None,
+    cancel: threading.Event | None = None,
+) -> CellRunner:
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    return CellRunner(
+        engine,
+        matrix,
+        images={"alpha": SERVER, "beta": CLIENT},
+        unavailable=unavailable or {},
+        settings=RunSettings("run1", tmp_path / "run1", server_ready_timeout_s=0.5),
+        cancel=cancel or threading.Event(),
+    )
+
+
+def run_one(runner: CellRunner, cell: Cell = CELL) -> CellResult:
+    return runner.run(PlannedCell(cell))
+
+
+def test_passing_pair_saves_logs_and_releases_everything(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine(
+        {
+            SERVER: Script(exit_code=None, output="listening\n"),
+            CLIENT: Script(exit_code=0, output="log\nPASS: echo came back\n"),
+        }
+    )
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.PASSED
+    assert result.reason == "echo came back"
+    assert result.exit_code == 0
+    assert result.log_paths == {
+        "client": "logs/datachannel/alpha__beta/client.log",
+        "server": "logs/datachannel/alpha__beta/server.log",
+    }
+    assert (tmp_path / "run1" / result.log_paths["server"]).read_text() == "listening\n"
+    assert engine.leftovers() == []
+    server, client = engine.containers
+    assert server.spec.aliases == ("server", "echo-server")
+    assert server.spec.command is None  # the image's own entrypoint
+    assert client.spec.command == (
+        "/run-client",
+        "http://server:8080/offer",
+        "--test",
+        "datachannel",
+    )
+    assert client.spec.environment["TEST_CASE"] == "datachannel"
+    assert client.spec.environment["TEST_TIMEOUT"] == "12"
+    assert client.spec.labels["org.webrtc-interop.run"] == "run1"
+
+
+def test_client_exit_1_is_failed_with_its_last_line(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine(
+        {
+            SERVER: Script(exit_code=None),
+            CLIENT: Script(exit_code=1, output="FAIL: DTLS handshake timed out\n"),
+        }
+    )
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert (result.outcome, result.reason) == (Outcome.FAILED, "DTLS handshake timed out")
+
+
+def test_hanging_client_is_killed_as_timeout(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=None)})
+    runner = make_runner(write_matrix, tmp_path, engine)
+    runner.settings = RunSettings("run1", tmp_path / "run1", 0.5, timeout_override_s=0.1)
+    result = run_one(runner)
+    assert result.outcome is Outcome.TIMEOUT
+    assert result.exit_code is None
+    assert "after 0.1s, killed" in result.reason
+    assert engine.containers[1].killed
+    assert engine.leftovers() == []
+
+
+def test_server_that_exits_at_start_is_server_error(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine(
+        {SERVER: Script(listens=False, exit_code=3, output="panic\n"), CLIENT: Script(exit_code=0)}
+    )
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.SERVER_ERROR
+    assert result.reason == "server exited with code 3 before listening on 8080"
+    assert len(engine.containers) == 1, "the client must not start"
+    assert "server" in result.log_paths
+    assert engine.leftovers() == []
+
+
+def test_server_that_never_listens_is_server_error(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine({SERVER: Script(listens=False, exit_code=None), CLIENT: Script()})
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.SERVER_ERROR
+    assert "did not listen on 8080 within 0.5s" in result.reason
+
+
+def test_server_dying_while_client_fails_is_server_error(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine(
+        {
+            SERVER: Script(listens=True, exit_code=139),
+            CLIENT: Script(exit_code=1, output="FAIL: connection failed"),
+        }
+    )
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.SERVER_ERROR
+    assert result.reason == (
+        "server exited with code 139 while the client ran; client: connection failed"
+    )
+
+
+def test_declared_unsupported_cell_never_touches_the_engine(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine({})
+    runner = make_runner(write_matrix, tmp_path, engine)
+    result = runner.run(PlannedCell(Cell("peerconnection", "alpha", "beta"), ("beta",)))
+    assert result.outcome is Outcome.UNSUPPORTED
+    assert result.reason == "beta does not declare 'peerconnection' as client"
+    assert engine.networks_created == []
+
+
+def test_unbuilt_image_is_build_error_with_its_log(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine({})
+    missing = {"beta": UnavailableImage("image failed to build: npm ERR!", "build/beta.log")}
+    result = run_one(make_runner(write_matrix, tmp_path, engine, unavailable=missing))
+    assert result.outcome is Outcome.BUILD_ERROR
+    assert result.reason == "beta: image failed to build: npm ERR!"
+    assert result.log_paths == {"build": "build/beta.log"}
+    assert engine.networks_created == []
+
+
+def test_engine_failure_is_infra_error_and_still_releases(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script()}, fail_create=CLIENT)
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.INFRA_ERROR
+    assert "no space left" in result.reason
+    assert engine.leftovers() == []
+
+
+def test_a_bug_costs_one_cell_not_the_run(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    engine = FakeEngine({})  # no script for the server image: KeyError inside the cell
+    result = run_one(make_runner(write_matrix, tmp_path, engine))
+    assert result.outcome is Outcome.INFRA_ERROR
+    assert result.reason.startswith("KeyError")
+    assert "Traceback" in (tmp_path / "run1" / result.log_paths["orchestrator"]).read_text()
+    assert engine.leftovers() == []
+
+
+def test_cells_run_in_parallel_up_to_jobs(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    planned = plan(matrix)
+    active, peak, lock = 0, 0, threading.Lock()
+    gate = threading.Barrier(2, timeout=5)
+    gated = 0
+
+    def run_cell(cell: PlannedCell) -> CellResult:
+        nonlocal active, peak, gated
+        with lock:
+            active += 1
+            peak = max(peak, active)
+            gated += 1
+            must_meet = gated <= 2
+        if must_meet:
+            gate.wait()  # the first two cells must be running at once, or this times out
+        with lock:
+            active -= 1
+        return CellResult(cell.cell, Outcome.PASSED, "ok")
+
+    results: list[CellResult] = []
+    run_cells(planned, run_cell, 2, threading.Event(), lambda cell: None, results.append)
+    assert sorted(r.cell for r in results) == sorted(p.cell for p in planned)
+    assert peak == 2
+
+
+def test_ctrl_c_cancels_running_cells_and_releases_everything(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=None)})
+    cancel = threading.Event()
+    runner = make_runner(write_matrix, tmp_path, engine, cancel=cancel)
+    runner.settings = RunSettings("run1", tmp_path / "run1", 0.5, timeout_override_s=60)
+    cells = [
+        PlannedCell(Cell("datachannel", "alpha", "beta")),
+        PlannedCell(Cell("peerconnection", "alpha", "beta")),
+        PlannedCell(Cell("datachannel", "alpha", "alpha")),
+    ]
+    started: list[Cell] = []
+
+    def on_start(cell: Cell) -> None:
+        started.append(cell)
+        if len(started) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C does to the main thread
+
+    with pytest.raises(Interrupted):
+        run_cells(cells, runner.run, 2, cancel, on_start, lambda result: None)
+    assert cancel.is_set()
+    assert engine.leftovers() == []
+    assert len(started) == 2  # the third cell never started
