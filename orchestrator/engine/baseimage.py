@@ -103,6 +103,7 @@ def _debootstrap_binary(log_path: Path) -> str:
         )
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
+        _run(["apt-get", "update"], log, log_path)
         _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], log, log_path)
     return "/usr/sbin/debootstrap"
 

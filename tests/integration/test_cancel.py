@@ -30,13 +30,17 @@ implementations:
 """
 
 
-def test_sigint_mid_run_removes_every_labelled_resource(tmp_path: Path,
-                                                        engine: DockerEngine) -> None:
+def test_sigint_mid_run_removes_every_labelled_resource(
+    tmp_path: Path, engine: DockerEngine
+) -> None:
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(SETTINGS + MATRIX)
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "-f", str(matrix), "run", "-j", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
     )
     assert process.stdout is not None
     run_id = None
