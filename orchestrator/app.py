@@ -19,7 +19,7 @@ from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.model import CellResult, PlannedCell
 from orchestrator.planner import plan
 from orchestrator.ports import RUN_LABEL
-from orchestrator.progress import Reporter, reporter_for
+from orchestrator.progress import reporter_for
 from orchestrator.render import terminal
 from orchestrator.render.markdown import render_markdown
 from orchestrator.results import (
@@ -48,6 +48,7 @@ class RunRequest:
     timeout_s: float | None = None
     keep_containers: bool = False
     build: bool = True
+    capture: bool = True  # and the matrix's settings.capture
 
 
 def engine_for(console: Console, jobs: int) -> DockerEngine:
@@ -71,7 +72,13 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
     try:
         with reporter_for(console) as reporter:
             reporter.note(f"run {run_id}: {len(planned)} cells, {jobs} at a time")
-            outcomes = _prepare_images(engine, matrix, needed, run_dir, reporter, request.build)
+            builder = ImageBuilder(
+                engine, matrix, run_dir / "build", reporter.note, reporter.status
+            )
+            outcomes = builder.prepare(needed) if request.build else builder.existing(needed)
+            capture_image = None
+            if request.capture and matrix.settings.capture:
+                capture_image = builder.prepare_capture()
             info = RunInfo(
                 id=run_id,
                 started_at=started,
@@ -113,6 +120,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                     matrix.settings.server_ready_timeout_s,
                     request.timeout_s,
                     request.keep_containers,
+                    capture_image,
                 ),
                 cancel=cancel,
             )
@@ -143,20 +151,6 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
             f"containers and networks kept; remove them with `webrtc-interop clean --run {run_id}`"
         )
     return results, run_dir
-
-
-def _prepare_images(
-    engine: DockerEngine,
-    matrix: Matrix,
-    names: Sequence[str],
-    run_dir: Path,
-    reporter: Reporter,
-    build: bool,
-) -> dict[str, ImageOutcome]:
-    builder = ImageBuilder(engine, matrix, run_dir / "build", reporter.note, reporter.status)
-    if build:
-        return builder.prepare(names)
-    return builder.existing(names)
 
 
 def _finish(store: ResultStore, run_dir: Path, status: RunStatus) -> RunResults:

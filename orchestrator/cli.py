@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave each cell's containers (stopped) and network for inspection",
     )
     run.add_argument(
+        "--no-capture",
+        action="store_true",
+        help="no packet capture, so verdicts are not checked against the wire",
+    )
+    run.add_argument(
         "--no-build", action="store_true", help="use the images already built instead of building"
     )
 
@@ -185,6 +190,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         timeout_s=args.timeout,
         keep_containers=args.keep_containers,
         build=not args.no_build,
+        capture=not args.no_capture,
     )
     results, run_dir = run_matrix(matrix, request, console)
     print_summary(results, run_dir, console)

@@ -83,6 +83,8 @@ class Settings:
     base_context: Path
     image_prefix: str
     debian_mirror: str
+    capture: bool
+    capture_context: Path
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,15 @@ class _Reader:
         implementations = tuple(
             self.implementation(name, value, test_names) for name, value in raw.items()
         )
+        if settings.capture:
+            self.context(settings.capture_context, ("settings", "capture_context"))
+        if any(i.build_context for i in implementations):
+            self.context(settings.base_context, ("settings", "base_context"))
         return Matrix(self.path, settings, tests, implementations)
+
+    def context(self, directory: Path, at: Path_) -> None:
+        if not (directory / "Dockerfile").is_file():
+            raise self.fail(at, f"{directory} is not a build context with a Dockerfile")
 
     def settings(self, value: Any, environ: Mapping[str, str]) -> Settings:
         at: Path_ = ("settings",)
@@ -272,6 +282,8 @@ class _Reader:
             "base_context",
             "image_prefix",
             "debian_mirror",
+            "capture",
+            "capture_context",
         )
         raw = self.mapping(value, at, keys)
         root = self.path.parent
@@ -315,6 +327,14 @@ class _Reader:
                 (*at, "debian_mirror"),
                 str,
                 "a URL",
+            ),
+            capture=self.typed(raw.get("capture", True), (*at, "capture"), bool, "true or false"),
+            capture_context=root
+            / self.typed(
+                raw.get("capture_context", "images/capture"),
+                (*at, "capture_context"),
+                str,
+                "a directory path",
             ),
         )
 

@@ -52,6 +52,35 @@ class ImageBuilder:
     def base_reference(self) -> str:
         return f"{self.settings.image_prefix}/base:latest"
 
+    @property
+    def capture_reference(self) -> str:
+        return f"{self.settings.image_prefix}/capture:latest"
+
+    def prepare_capture(self) -> str:
+        """Build the packet recorder image; it is infrastructure, so failing stops the run."""
+        if self.engine.image_id(self.base_reference) is None and self._build_base():
+            raise EngineError("the base image failed to build, so the capture image cannot")
+        log = self.log_dir / "capture.log"
+        self.status("building the capture image")
+        try:
+            self.engine.build(
+                self.settings.capture_context,
+                None,
+                self.capture_reference,
+                {"BASE_IMAGE": self.base_reference},
+                {},
+                {IMAGE_LABEL: "capture"},
+                log,
+                self.settings.build_timeout_s,
+                lambda step: self.status(f"capture: {step}"),
+            )
+        except ImageBuildError as error:
+            raise EngineError(
+                f"the capture image failed to build: {error.reason} (log: {log});"
+                " --no-capture runs without wire verification"
+            ) from None
+        return self.capture_reference
+
     def prepare(self, names: Iterable[str]) -> dict[str, ImageOutcome]:
         """Build (or find) every named implementation's image; never raises for one image."""
         implementations = [self.matrix.implementation(n) for n in names]

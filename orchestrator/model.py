@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     SERVER_ERROR = "server-error"
     BUILD_ERROR = "build-error"
     INFRA_ERROR = "infra-error"
+    UNVERIFIED = "unverified"  # client exited 0, but the capture does not back it
 
     @property
     def is_failure(self) -> bool:
@@ -55,6 +56,37 @@ class PlannedCell:
 
 
 @dataclass(frozen=True)
+class Traffic:
+    """UDP between the two peers in one direction, as the capture saw it."""
+
+    packets: int = 0
+    bytes: int = 0
+    stun_requests: int = 0
+    stun_successes: int = 0
+    dtls_handshake_records: int = 0
+    dtls_encrypted_records: int = 0
+    dtls_application_records: int = 0
+    rtp_packets: int = 0
+    rtcp_packets: int = 0
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The wire's account of a cell: what the test needed to see and did not."""
+
+    missing: tuple[str, ...]
+    connect_time_s: float | None
+    client_checks_answered: bool
+    server_checks_answered: bool
+    client_to_server: Traffic
+    server_to_client: Traffic
+
+    @property
+    def verified(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
 class CellResult:
     cell: Cell
     outcome: Outcome
@@ -62,6 +94,7 @@ class CellResult:
     exit_code: int | None = None
     duration_s: float = 0.0
     logs: tuple[tuple[str, str], ...] = field(default=())
+    verification: Verification | None = None
 
     @property
     def log_paths(self) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.model import EXIT_FAILED, EXIT_PASSED, EXIT_UNSUPPORTED, Outcome
+from orchestrator.model import EXIT_FAILED, EXIT_PASSED, EXIT_UNSUPPORTED, Outcome, Verification
 
 REASON_MAX = 200
 VERDICT_PREFIXES = ("PASS:", "FAIL:", "UNSUPPORTED:")
@@ -38,6 +38,17 @@ def classify(seen: Observation) -> tuple[Outcome, str]:
     if seen.client_exit == EXIT_FAILED:
         return Outcome.FAILED, said or "client exited 1 without saying why"
     return Outcome.FAILED, _join(f"client exited with code {seen.client_exit}", said)
+
+
+def reconcile(outcome: Outcome, reason: str, wire: Verification) -> tuple[Outcome, str]:
+    """Hold the client's verdict against the capture: no green without evidence."""
+    if outcome is Outcome.PASSED and not wire.verified:
+        shown = "; ".join(wire.missing[:2])
+        more = f" (+{len(wire.missing) - 2} more)" if len(wire.missing) > 2 else ""
+        return Outcome.UNVERIFIED, f"client exited 0 but {shown}{more}"
+    if outcome in (Outcome.FAILED, Outcome.TIMEOUT) and wire.verified:
+        return outcome, f"{reason} (yet the capture shows a complete exchange)"
+    return outcome, reason
 
 
 def last_line(output: str) -> str:

@@ -35,6 +35,9 @@ class Cancelled(Exception):
 
 
 class RunningContainer(Protocol):
+    def address(self) -> str | None:
+        """The container's IP address on the cell network."""
+
     def exit_code(self) -> int | None:
         """The exit code once the container has stopped, else None."""
 
@@ -49,6 +52,16 @@ class RunningContainer(Protocol):
     def logs(self) -> bytes: ...
 
 
+class Recorder(Protocol):
+    """A packet capture running in a container's network namespace."""
+
+    def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
+        """True once packets are being recorded; False if the recorder died or was slow."""
+
+    def stop(self) -> bytes:
+        """Stop recording and hand over the pcap file's bytes (b"" if there is none)."""
+
+
 class Engine(Protocol):
     def network(
         self, name: str, labels: Mapping[str, str], keep: bool = False
@@ -60,3 +73,8 @@ class Engine(Protocol):
     ) -> AbstractContextManager[RunningContainer]:
         """A started container, force-removed when the block ends (however it ends) unless
         `keep`, which leaves it for a maintainer to inspect and `clean` to reap."""
+
+    def capture(
+        self, target: str, name: str, image: str, labels: Mapping[str, str]
+    ) -> AbstractContextManager[Recorder]:
+        """A recorder sharing container `target`'s network namespace, removed after use."""

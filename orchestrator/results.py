@@ -11,14 +11,14 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import ResultsError
-from orchestrator.model import Cell, CellResult, Outcome
+from orchestrator.model import Cell, CellResult, Outcome, Traffic, Verification
 
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
@@ -126,7 +126,33 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "duration_s": round(result.duration_s, 3),
         "reason": result.reason,
         "logs": result.log_paths,
+        "evidence": _evidence_json(result.verification) if result.verification else None,
     }
+
+
+def _evidence_json(wire: Verification) -> dict[str, Any]:
+    return {
+        "verified": wire.verified,
+        "missing": list(wire.missing),
+        "connect_time_s": wire.connect_time_s,
+        "ice_checks_answered": {
+            "client": wire.client_checks_answered,
+            "server": wire.server_checks_answered,
+        },
+        "client_to_server": asdict(wire.client_to_server),
+        "server_to_client": asdict(wire.server_to_client),
+    }
+
+
+def _evidence_from_json(data: dict[str, Any]) -> Verification:
+    return Verification(
+        missing=tuple(data["missing"]),
+        connect_time_s=data["connect_time_s"],
+        client_checks_answered=bool(data["ice_checks_answered"]["client"]),
+        server_checks_answered=bool(data["ice_checks_answered"]["server"]),
+        client_to_server=Traffic(**data["client_to_server"]),
+        server_to_client=Traffic(**data["server_to_client"]),
+    )
 
 
 def from_json(data: Any, source: Path) -> RunResults:
@@ -170,6 +196,7 @@ def from_json(data: Any, source: Path) -> RunResults:
                 exit_code=c.get("exit_code"),
                 duration_s=float(c.get("duration_s", 0.0)),
                 logs=tuple((str(k), str(v)) for k, v in (c.get("logs") or {}).items()),
+                verification=_evidence_from_json(c["evidence"]) if c.get("evidence") else None,
             )
             for c in data["cells"]
         )

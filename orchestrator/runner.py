@@ -13,13 +13,15 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrator.config import SERVER_PORT, Matrix
-from orchestrator.errors import InteropError, Interrupted
-from orchestrator.model import Cell, CellResult, Outcome, PlannedCell, Role
-from orchestrator.outcomes import Observation, classify
+from orchestrator.errors import EngineError, InteropError, Interrupted
+from orchestrator.evidence import CaptureUnreadable, verify
+from orchestrator.model import Cell, CellResult, Outcome, PlannedCell, Role, Traffic, Verification
+from orchestrator.outcomes import Observation, classify, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
     ROLE_LABEL,
@@ -27,11 +29,22 @@ from orchestrator.ports import (
     Cancelled,
     ContainerSpec,
     Engine,
+    Recorder,
     RunningContainer,
 )
+from orchestrator.render.verification import verification_text
 
 SERVER_ALIASES = ("server", "echo-server")
 POLL_INTERVAL_S = 0.2
+CAPTURE_READY_TIMEOUT_S = 15.0
+NOTHING_RECORDED = Verification(
+    missing=("no packet capture was recorded",),
+    connect_time_s=None,
+    client_checks_answered=False,
+    server_checks_answered=False,
+    client_to_server=Traffic(),
+    server_to_client=Traffic(),
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,20 @@ class RunSettings:
     server_ready_timeout_s: float
     timeout_override_s: float | None = None
     keep_containers: bool = False
+    capture_image: str | None = None  # None: no packet capture, no verification
+
+
+@dataclass
+class _Seen:
+    """What a cell observed on its way through; filled in as the cell goes."""
+
+    logs: list[tuple[str, str]] = field(default_factory=list)
+    not_ready: str | None = None
+    client_exit: int | None = None
+    server_exit: int | None = None
+    client_output: bytes = b""
+    addresses: tuple[str | None, str | None] = (None, None)
+    pcap: bytes = b""
 
 
 class CellRunner:
@@ -104,69 +131,134 @@ class CellRunner:
         name = resource_name(self.settings.run_id, cell)
         labels = {RUN_LABEL: self.settings.run_id, CELL_LABEL: cell.slug}
         timeout = self.timeout_for(cell.test)
-        environment = {
-            "TEST_CASE": cell.test,
-            "SERVER_URL": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
-            "TEST_TIMEOUT": f"{timeout:g}",
-        }
-        logs: list[tuple[str, str]] = []
         keep = self.settings.keep_containers
-        not_ready: str | None = None
-        client_exit: int | None = None
-        server_exit: int | None = None
-        client_output = b""
-        with self.engine.network(name, labels, keep) as network:
-            server_spec = ContainerSpec(
-                name=f"{name}-server",
-                image=self.images[cell.server],
-                network=network,
-                labels={**labels, ROLE_LABEL: Role.SERVER.value},
-                command=self._command(cell, Role.SERVER),
-                environment={**environment, "ROLE": Role.SERVER.value},
-                aliases=SERVER_ALIASES,
-            )
-            client_spec = ContainerSpec(
-                name=f"{name}-client",
-                image=self.images[cell.client],
-                network=network,
-                labels={**labels, ROLE_LABEL: Role.CLIENT.value},
-                command=self._command(cell, Role.CLIENT),
-                environment={**environment, "ROLE": Role.CLIENT.value},
-            )
-            with self.engine.container(server_spec, keep) as server:
-                try:
-                    not_ready = self._wait_listening(server)
-                    if not_ready is None:
-                        with self.engine.container(client_spec, keep) as client:
-                            try:
-                                client_exit = client.wait_exit(timeout, self.cancel)
-                                if client_exit is None:
-                                    client.kill()
-                                server_exit = server.exit_code()
-                            finally:
-                                client_output = client.logs()
-                                logs.append(
-                                    ("client", self._write_log(cell, "client.log", client_output))
-                                )
-                finally:
-                    logs.append(("server", self._write_log(cell, "server.log", server.logs())))
+        seen = _Seen()
+        with ExitStack() as stack:
+            network = stack.enter_context(self.engine.network(name, labels, keep))
+            server_spec = self._spec(cell, Role.SERVER, f"{name}-server", network, labels)
+            server = stack.enter_context(self.engine.container(server_spec, keep))
+            stack.callback(self._save_output, cell, "server", server, seen)
+            recorder = None
+            if self.settings.capture_image:
+                recorder = self._start_recorder(stack, server, server_spec.name, name, labels)
+            seen.not_ready = self._wait_listening(server)
+            if seen.not_ready is None:
+                client_spec = self._spec(cell, Role.CLIENT, f"{name}-client", network, labels)
+                client = stack.enter_context(self.engine.container(client_spec, keep))
+                stack.callback(self._save_output, cell, "client", client, seen)
+                # Read now: a stopped container no longer has an address.
+                seen.addresses = (server.address(), client.address())
+                seen.client_exit = client.wait_exit(timeout, self.cancel)
+                if seen.client_exit is None:
+                    client.kill()
+                seen.server_exit = server.exit_code()
+                if recorder is not None:
+                    seen.pcap = recorder.stop()
+                    seen.logs.append(("capture", self._write_log(cell, "capture.pcap", seen.pcap)))
         duration = round(time.monotonic() - started, 3)
-        if not_ready is not None:
+        if seen.not_ready is not None:
             return CellResult(
-                cell, Outcome.SERVER_ERROR, not_ready, duration_s=duration, logs=tuple(logs)
+                cell,
+                Outcome.SERVER_ERROR,
+                seen.not_ready,
+                duration_s=duration,
+                logs=tuple(seen.logs),
             )
         outcome, reason = classify(
             Observation(
                 test=cell.test,
-                client_exit=client_exit,
-                server_exit=server_exit,
+                client_exit=seen.client_exit,
+                server_exit=seen.server_exit,
                 timeout_s=timeout,
-                client_output=client_output.decode(errors="replace"),
+                client_output=seen.client_output.decode(errors="replace"),
             )
         )
+        verification = None
+        if self.settings.capture_image:
+            verification = self._verify(cell, seen)
+            outcome, reason = reconcile(outcome, reason, verification)
         return CellResult(
-            cell, outcome, reason, exit_code=client_exit, duration_s=duration, logs=tuple(logs)
+            cell,
+            outcome,
+            reason,
+            exit_code=seen.client_exit,
+            duration_s=duration,
+            logs=tuple(seen.logs),
+            verification=verification,
         )
+
+    def _start_recorder(
+        self,
+        stack: ExitStack,
+        server: RunningContainer,
+        target: str,
+        name: str,
+        labels: Mapping[str, str],
+    ) -> Recorder | None:
+        """The cell's packet recorder; None when the server died before it could attach
+        (the readiness wait then reports the server's exit)."""
+        try:
+            recorder = stack.enter_context(
+                self.engine.capture(
+                    target,
+                    f"{name}-capture",
+                    self.settings.capture_image or "",
+                    {**labels, ROLE_LABEL: "capture"},
+                )
+            )
+            if recorder.wait_ready(CAPTURE_READY_TIMEOUT_S, self.cancel):
+                return recorder
+        except EngineError:
+            if server.exit_code() is None:
+                raise
+            return None
+        if server.exit_code() is not None:
+            return None
+        raise EngineError("the packet capture did not start")
+
+    def _verify(self, cell: Cell, seen: _Seen) -> Verification:
+        server_ip, client_ip = seen.addresses
+        if not seen.pcap or server_ip is None or client_ip is None:
+            verification = NOTHING_RECORDED
+        else:
+            try:
+                verification = verify(seen.pcap, server_ip, client_ip, cell.test)
+            except CaptureUnreadable as error:
+                verification = replace(NOTHING_RECORDED, missing=(f"capture unreadable: {error}",))
+        seen.logs.append(
+            (
+                "verification",
+                self._write_log(
+                    cell, "verification.txt", verification_text(verification, cell.test)
+                ),
+            )
+        )
+        return verification
+
+    def _spec(
+        self, cell: Cell, role: Role, name: str, network: str, labels: Mapping[str, str]
+    ) -> ContainerSpec:
+        timeout = self.timeout_for(cell.test)
+        return ContainerSpec(
+            name=name,
+            image=self.images[cell.server if role is Role.SERVER else cell.client],
+            network=network,
+            labels={**labels, ROLE_LABEL: role.value},
+            command=self._command(cell, role),
+            environment={
+                "ROLE": role.value,
+                "TEST_CASE": cell.test,
+                "SERVER_URL": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+                "TEST_TIMEOUT": f"{timeout:g}",
+            },
+            aliases=SERVER_ALIASES if role is Role.SERVER else (),
+        )
+
+    def _save_output(self, cell: Cell, role: str, container: RunningContainer, seen: _Seen) -> None:
+        output = container.logs()
+        if role == "client":
+            seen.client_output = output
+        seen.logs.append((role, self._write_log(cell, f"{role}.log", output)))
 
     def _wait_listening(self, server: RunningContainer) -> str | None:
         """None once the server accepts TCP on the contract port, else why not."""

@@ -23,6 +23,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 from docker.utils.build import create_archive, exclude_paths
+from requests.exceptions import RequestException
 
 from orchestrator.engine.baseimage import ensure_upstream_base
 from orchestrator.engine.daemon import ensure_engine
@@ -30,6 +31,7 @@ from orchestrator.errors import EngineError
 from orchestrator.ports import Cancelled, ContainerSpec
 
 POLL_INTERVAL_S = 0.2
+CAPTURE_FILE = "/capture/capture.pcap"
 API_TIMEOUT_S = 120
 Say = Callable[[str], None]
 
@@ -141,11 +143,8 @@ class DockerEngine:
         except APIError:
             return None
         try:
-            chunks, _ = container.get_archive(path)
-            with tarfile.open(fileobj=BytesIO(b"".join(chunks))) as archive:
-                member = archive.next()
-                handle = archive.extractfile(member) if member else None
-                data = json.loads(handle.read()) if handle else None
+            content = _file_from_container(container, path)
+            data = json.loads(content) if content is not None else None
         except (NotFound, APIError, ValueError, tarfile.TarError):
             return None
         finally:
@@ -199,6 +198,30 @@ class DockerEngine:
             else:
                 _remove_quietly(partial(container.remove, force=True))
 
+    @contextlib.contextmanager
+    def capture(
+        self, target: str, name: str, image: str, labels: Mapping[str, str]
+    ) -> Iterator[DockerRecorder]:
+        try:
+            container = self.client.containers.create(
+                image,
+                name=name,
+                labels=dict(labels),
+                network_mode=f"container:{target}",
+                cap_drop=["ALL"],
+                cap_add=["NET_RAW"],
+            )
+        except APIError as error:
+            raise EngineError(f"cannot create capture {name}: {error.explanation}") from error
+        try:
+            try:
+                container.start()
+            except APIError as error:
+                raise EngineError(f"cannot start capture {name}: {error.explanation}") from error
+            yield DockerRecorder(container)
+        finally:
+            _remove_quietly(partial(container.remove, force=True))
+
     def remove_labelled(self, label: str) -> tuple[int, int]:
         """Force-remove containers, then networks, carrying `label`; return both counts."""
         try:
@@ -220,11 +243,47 @@ class DockerEngine:
         return len(containers), len(networks)
 
 
+class DockerRecorder:
+    """tcpdump in a sidecar; it says "listening on" once the socket is open."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if b"listening on" in self._container.logs(stdout=False, stderr=True):
+                    return True
+                self._container.reload()
+            except DockerException:
+                return False
+            if self._container.status not in ("created", "running"):
+                return False
+            if cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+        return False
+
+    def stop(self) -> bytes:
+        """SIGINT lets tcpdump close the file cleanly; then copy it out of the container."""
+        with contextlib.suppress(DockerException):
+            self._container.kill(signal="SIGINT")
+        with contextlib.suppress(DockerException, RequestException):
+            self._container.wait(timeout=10)
+        try:
+            return _file_from_container(self._container, CAPTURE_FILE) or b""
+        except (DockerException, tarfile.TarError):
+            return b""
+
+
 class DockerContainer:
     def __init__(self, container: Container, network: str) -> None:
         self._container = container
         self._network = network
         self._address: str | None = None
+
+    def address(self) -> str | None:
+        return self._network_address()
 
     def exit_code(self) -> int | None:
         try:
@@ -272,6 +331,15 @@ class DockerContainer:
             networks = self._container.attrs.get("NetworkSettings", {}).get("Networks", {})
             self._address = networks.get(self._network, {}).get("IPAddress") or None
         return self._address
+
+
+def _file_from_container(container: Container, path: str) -> bytes | None:
+    """One file's bytes, copied out of a container (running or not) as the API's tar."""
+    chunks, _ = container.get_archive(path)
+    with tarfile.open(fileobj=BytesIO(b"".join(chunks))) as archive:
+        member = archive.next()
+        handle = archive.extractfile(member) if member else None
+        return handle.read() if handle else None
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.model import Cell, CellResult, Outcome
+from orchestrator.model import Cell, CellResult, Outcome, Traffic
 from orchestrator.render.grid import axes, by_cell, tally
 from orchestrator.render.symbols import EMOJI, MEANING
 from orchestrator.results import RunResults
@@ -47,6 +47,7 @@ def render_markdown(results: RunResults, title: str = "WebRTC interop matrix") -
                 f"{_escape(result.reason)} | {logs} |"
             )
         lines.append("")
+    lines += _evidence_section(results)
     lines += ["## Versions", "", "| implementation | image | versions |", "|---|---|---|"]
     for record in results.implementations:
         versions = ", ".join(f"{k} {v}" for k, v in record.versions) or "—"
@@ -77,7 +78,44 @@ def _summary_line(results: RunResults) -> str:
 
 
 def _cell_text(result: CellResult) -> str:
+    wire = result.verification
+    if wire is not None and wire.connect_time_s is not None:
+        return f"{EMOJI[result.outcome]} <sub>{wire.connect_time_s * 1000:.0f} ms</sub>"
     return EMOJI[result.outcome]
+
+
+def _evidence_section(results: RunResults) -> list[str]:
+    """Per cell: what the capture proved, connect time, packets and bytes each way."""
+    checked = sorted((r for r in results.cells if r.verification), key=lambda r: r.cell)
+    if not checked:
+        return []
+    lines = [
+        "## Wire evidence",
+        "",
+        "Each cell's traffic was captured in the server's network namespace; a verdict counts "
+        "only if the capture backs it. Connect time runs from the first ICE check to both "
+        "peers' first encrypted DTLS record; the grids show it under each symbol.",
+        "",
+        "<details><summary>Per cell</summary>",
+        "",
+        "| test | server | client | capture | connect | client → server | server → client |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    for result in checked:
+        wire = result.verification
+        assert wire is not None
+        cell = result.cell
+        verdict = "verified" if wire.verified else "missing: " + _escape("; ".join(wire.missing))
+        connect = f"{wire.connect_time_s * 1000:.1f} ms" if wire.connect_time_s is not None else "—"
+        lines.append(
+            f"| {cell.test} | {cell.server} | {cell.client} | {verdict} | {connect} | "
+            f"{_traffic(wire.client_to_server)} | {_traffic(wire.server_to_client)} |"
+        )
+    return [*lines, "", "</details>", ""]
+
+
+def _traffic(traffic: Traffic) -> str:
+    return f"{traffic.packets} pkts, {traffic.bytes} B"
 
 
 def _escape(text: str) -> str:

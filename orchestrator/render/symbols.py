@@ -12,6 +12,7 @@ EMOJI = {
     Outcome.SERVER_ERROR: "💥",
     Outcome.BUILD_ERROR: "🧱",
     Outcome.INFRA_ERROR: "⚠️",
+    Outcome.UNVERIFIED: "❓",
 }
 
 # Terminal glyphs are single-width so grid columns stay aligned in every terminal.
@@ -23,6 +24,7 @@ GLYPH = {
     Outcome.SERVER_ERROR: ("S", "bold magenta"),
     Outcome.BUILD_ERROR: ("B", "bold magenta"),
     Outcome.INFRA_ERROR: ("!", "bold magenta"),
+    Outcome.UNVERIFIED: ("?", "bold yellow"),
 }
 
 MEANING = {
@@ -33,4 +35,5 @@ MEANING = {
     Outcome.SERVER_ERROR: "server error (exited, or never listened)",
     Outcome.BUILD_ERROR: "image failed to build",
     Outcome.INFRA_ERROR: "docker or orchestrator error",
+    Outcome.UNVERIFIED: "client exited 0 but the capture does not show it (counts as failed)",
 }

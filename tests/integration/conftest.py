@@ -27,6 +27,7 @@ settings:
   jobs: 4
   results_dir: results
   base_context: {REPO / "images/base"}
+  capture_context: {REPO / "images/capture"}
   image_prefix: webrtc-interop-test  # keep test images apart from the real ones
 """
 

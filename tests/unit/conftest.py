@@ -11,6 +11,7 @@ VALID = """\
 settings:
   jobs: 2
   extra_ca_bundle: ""
+  capture: false
 tests:
   peerconnection:
     timeout: 10
@@ -37,8 +38,9 @@ WriteMatrix = Callable[[str], Path]
 @pytest.fixture
 def write_matrix(tmp_path: Path) -> WriteMatrix:
     """Write `text` as matrix.yaml next to a buildable images/alpha; return its path."""
-    (tmp_path / "images/alpha").mkdir(parents=True)
-    (tmp_path / "images/alpha/Dockerfile").write_text("FROM scratch\n")
+    for context in ("images/alpha", "images/base"):
+        (tmp_path / context).mkdir(parents=True)
+        (tmp_path / context / "Dockerfile").write_text("FROM scratch\n")
 
     def write(text: str) -> Path:
         path = tmp_path / "matrix.yaml"

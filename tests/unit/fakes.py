@@ -27,6 +27,9 @@ class FakeContainer:
     killed: bool = False
     removed: bool = False
 
+    def address(self) -> str:
+        return "10.0.0.2" if self.spec.aliases else "10.0.0.3"
+
     def exit_code(self) -> int | None:
         return 137 if self.killed else self.script.exit_code
 
@@ -48,9 +51,24 @@ class FakeContainer:
 
 
 @dataclass
+class FakeRecorder:
+    pcap: bytes
+    ready: bool = True
+    removed: bool = False
+
+    def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
+        return self.ready
+
+    def stop(self) -> bytes:
+        return self.pcap
+
+
+@dataclass
 class FakeEngine:
     scripts: Mapping[str, Script]  # image reference → behaviour
     fail_create: str | None = None  # image reference whose creation fails
+    pcap: bytes = b""  # what every capture records
+    recorders: list[FakeRecorder] = field(default_factory=list)
     containers: list[FakeContainer] = field(default_factory=list)
     networks_open: set[str] = field(default_factory=set)
     networks_created: list[str] = field(default_factory=list)
@@ -81,5 +99,19 @@ class FakeEngine:
         finally:
             container.removed = True
 
+    @contextlib.contextmanager
+    def capture(
+        self, target: str, name: str, image: str, labels: Mapping[str, str]
+    ) -> Iterator[FakeRecorder]:
+        assert any(c.spec.name == target and not c.removed for c in self.containers)
+        recorder = FakeRecorder(self.pcap)
+        self.recorders.append(recorder)
+        try:
+            yield recorder
+        finally:
+            recorder.removed = True
+
     def leftovers(self) -> list[str]:
-        return [c.spec.name for c in self.containers if not c.removed] + sorted(self.networks_open)
+        containers = [c.spec.name for c in self.containers if not c.removed]
+        recorders = [f"recorder{i}" for i, r in enumerate(self.recorders) if not r.removed]
+        return containers + recorders + sorted(self.networks_open)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import ResultsError
-from orchestrator.model import Cell, CellResult, Outcome
+from orchestrator.model import Cell, CellResult, Outcome, Traffic, Verification
 from orchestrator.render.markdown import render_markdown
+from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
 from orchestrator.results import (
     ImplementationRecord,
     ResultStore,
@@ -28,6 +29,18 @@ LOGS = (
     ("server", "logs/datachannel/pion__aiortc/server.log"),
     ("client", "logs/datachannel/pion__aiortc/client.log"),
 )
+
+
+TRAFFIC = Traffic(
+    packets=12,
+    bytes=3400,
+    stun_requests=2,
+    stun_successes=2,
+    dtls_handshake_records=5,
+    dtls_encrypted_records=4,
+    dtls_application_records=3,
+)
+WIRE = Verification((), 0.0125, True, True, TRAFFIC, TRAFFIC)
 
 
 def sample(cells: tuple[CellResult, ...] | None = None) -> RunResults:
@@ -57,7 +70,13 @@ def sample(cells: tuple[CellResult, ...] | None = None) -> RunResults:
     if cells is None:
         cells = (
             CellResult(
-                Cell("datachannel", "aiortc", "aiortc"), Outcome.PASSED, "echoed", 0, 2.5, ()
+                Cell("datachannel", "aiortc", "aiortc"),
+                Outcome.PASSED,
+                "echoed",
+                0,
+                2.5,
+                (),
+                WIRE,
             ),
             CellResult(
                 Cell("datachannel", "pion", "aiortc"), Outcome.FAILED, "SCTP | abort", 1, 9.75, LOGS
@@ -76,7 +95,7 @@ def test_markdown_grid_has_servers_as_rows_and_clients_as_columns() -> None:
     assert "## datachannel" in text
     assert "## audio" not in text  # no cells, no grid
     assert "| server ↓ / client → | aiortc |" in text
-    assert "| **aiortc** | ✅ |" in text
+    assert "| **aiortc** | ✅ <sub>12 ms</sub> |" in text
     assert "| **pion** | ❌ |" in text
     assert "Run at 2026-11-21 10:00:00 UTC, took 2m 05s · 2 cells: 1 passed, 1 failed" in text
     assert "**Legend:** ✅ passed · ❌ failed" in text
@@ -89,6 +108,21 @@ def test_markdown_lists_failures_with_log_links_and_escaped_reasons() -> None:
         "[server](logs/datachannel/pion__aiortc/server.log) "
         "[client](logs/datachannel/pion__aiortc/client.log) |"
     ) in text
+
+
+def test_markdown_shows_wire_evidence_per_cell() -> None:
+    text = render_markdown(sample())
+    assert "## Wire evidence" in text
+    assert (
+        "| datachannel | aiortc | aiortc | verified | 12.5 ms | 12 pkts, 3400 B | 12 pkts, 3400 B |"
+    ) in text
+    assert "| datachannel | pion | aiortc |" not in text.split("## Wire evidence")[1]
+
+
+def test_every_outcome_has_a_symbol_a_glyph_and_a_meaning() -> None:
+    for table in (EMOJI, GLYPH, MEANING):
+        assert set(table) == set(Outcome)
+    assert len(set(EMOJI.values())) == len(Outcome)
 
 
 def test_markdown_versions_table() -> None:
@@ -135,8 +169,14 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "duration_s",
         "reason",
         "logs",
+        "evidence",
     }
     assert cell["outcome"] == "failed"
+    assert cell["evidence"] is None
+    evidence = data["cells"][0]["evidence"]
+    assert evidence["verified"] is True
+    assert evidence["connect_time_s"] == 0.0125
+    assert evidence["client_to_server"]["dtls_encrypted_records"] == 4
     assert cell["logs"] == dict(LOGS)
     assert from_json(json.loads(json.dumps(data)), Path("x")) == sample()
 

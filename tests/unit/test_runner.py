@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from orchestrator.planner import plan
 from orchestrator.runner import CellRunner, RunSettings, UnavailableImage, run_cells
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
+from tests.unit.test_evidence import CLIENT as CLIENT_IP
+from tests.unit.test_evidence import exchange, pcap_of
 
 SERVER, CLIENT = "img/server", "img/client"
 CELL = Cell("datachannel", "alpha", "beta")
@@ -228,3 +231,41 @@ def test_ctrl_c_cancels_running_cells_and_releases_everything(
     assert cancel.is_set()
     assert engine.leftovers() == []
     assert len(started) == 2  # the third cell never started
+
+
+def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    # FakeContainer addresses: server 10.0.0.2, client 10.0.0.3.
+    packets = [
+        (
+            t,
+            "10.0.0.3" if src == CLIENT_IP else "10.0.0.2",
+            "10.0.0.2" if src == CLIENT_IP else "10.0.0.3",
+            payload,
+        )
+        for t, src, _, payload in exchange()
+    ]
+    engine = FakeEngine(
+        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)}, pcap=pcap_of(packets)
+    )
+    runner = make_runner(write_matrix, tmp_path, engine)
+    runner.settings = replace(runner.settings, capture_image="img/capture")
+    result = run_one(runner)
+    assert result.outcome is Outcome.PASSED
+    assert result.verification is not None
+    assert result.verification.verified
+    run_dir = tmp_path / "run1"
+    assert (run_dir / result.log_paths["capture"]).read_bytes() == engine.pcap
+    assert "capture: verified" in (run_dir / result.log_paths["verification"]).read_text()
+    assert engine.leftovers() == []
+
+
+def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    engine = FakeEngine(
+        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0, output="PASS: trust me")}
+    )
+    runner = make_runner(write_matrix, tmp_path, engine)
+    runner.settings = replace(runner.settings, capture_image="img/capture")
+    result = run_one(runner)
+    assert result.outcome is Outcome.UNVERIFIED
+    assert result.reason == "client exited 0 but no packet capture was recorded"
+    assert result.outcome.is_failure
