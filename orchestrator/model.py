@@ -87,6 +87,17 @@ class Verification:
 
 
 @dataclass(frozen=True)
+class MediaReport:
+    """What a media client said was negotiated and what came back (its NEGOTIATED:/RECEIVED:
+    lines); None fields were not reported."""
+
+    codec: str | None = None
+    payload_type: int | None = None
+    packets: int | None = None
+    frames: int | None = None  # None also when the stack does not decode ("frames=-")
+
+
+@dataclass(frozen=True)
 class CellResult:
     cell: Cell
     outcome: Outcome
@@ -95,6 +106,7 @@ class CellResult:
     duration_s: float = 0.0
     logs: tuple[tuple[str, str], ...] = field(default=())
     verification: Verification | None = None
+    media: MediaReport | None = None
 
     @property
     def log_paths(self) -> dict[str, str]:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from orchestrator.model import EXIT_FAILED, EXIT_PASSED, EXIT_UNSUPPORTED, Outcome, Verification
+from orchestrator.model import (
+    EXIT_FAILED,
+    EXIT_PASSED,
+    EXIT_UNSUPPORTED,
+    MediaReport,
+    Outcome,
+    Verification,
+)
 
 REASON_MAX = 200
 VERDICT_PREFIXES = ("PASS:", "FAIL:", "UNSUPPORTED:")
@@ -66,3 +74,25 @@ def last_line(output: str) -> str:
 
 def _join(what: str, said: str) -> str:
     return f"{what}; client: {said}" if said else what
+
+
+def media_report(output: str) -> MediaReport | None:
+    """The last NEGOTIATED: and RECEIVED: lines of a media client, parsed (contract)."""
+    fields: dict[str, str] = {}
+    for raw in output.splitlines():
+        line = raw.strip()
+        for prefix in ("NEGOTIATED:", "RECEIVED:"):
+            if line.startswith(prefix):
+                fields.update(re.findall(r"(\w+)=(\S+)", line[len(prefix) :]))
+    if not fields:
+        return None
+    return MediaReport(
+        codec=fields.get("codec"),
+        payload_type=_number(fields.get("payload_type")),
+        packets=_number(fields.get("packets")),
+        frames=_number(fields.get("frames")),
+    )
+
+
+def _number(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None

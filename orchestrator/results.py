@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import ResultsError
-from orchestrator.model import Cell, CellResult, Outcome, Traffic, Verification
+from orchestrator.model import Cell, CellResult, MediaReport, Outcome, Traffic, Verification
 
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
@@ -127,6 +127,7 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "reason": result.reason,
         "logs": result.log_paths,
         "evidence": _evidence_json(result.verification) if result.verification else None,
+        "media": asdict(result.media) if result.media else None,
     }
 
 
@@ -197,6 +198,7 @@ def from_json(data: Any, source: Path) -> RunResults:
                 duration_s=float(c.get("duration_s", 0.0)),
                 logs=tuple((str(k), str(v)) for k, v in (c.get("logs") or {}).items()),
                 verification=_evidence_from_json(c["evidence"]) if c.get("evidence") else None,
+                media=MediaReport(**c["media"]) if c.get("media") else None,
             )
             for c in data["cells"]
         )

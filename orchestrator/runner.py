@@ -21,7 +21,7 @@ from orchestrator.config import SERVER_PORT, Matrix
 from orchestrator.errors import EngineError, InteropError, Interrupted
 from orchestrator.evidence import CaptureUnreadable, verify
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell, Role, Traffic, Verification
-from orchestrator.outcomes import Observation, classify, reconcile
+from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
     ROLE_LABEL,
@@ -185,6 +185,7 @@ class CellRunner:
             duration_s=duration,
             logs=tuple(seen.logs),
             verification=verification,
+            media=media_report(seen.client_output.decode(errors="replace")),
         )
 
     def _start_recorder(

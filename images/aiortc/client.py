@@ -14,8 +14,10 @@ import sys
 import time
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from media import MovingPatternTrack, ToneTrack
 from peer import EXIT_FAILED, EXIT_PASSED, EXIT_UNSUPPORTED, NO_ICE_SERVERS, setup_logging
 
 log = logging.getLogger("client")
@@ -104,7 +106,78 @@ async def datachannel(url: str, pc: RTCPeerConnection) -> str:
     return f"data channel echoed {token!r} unchanged"
 
 
-TESTS = {"peerconnection": peerconnection, "datachannel": datachannel}
+# What an echoed stream must deliver to pass (docs/contract.md).
+MEDIA = {
+    # test: (track factory, codec mime type, RTP packets, decoded frames)
+    "audio": (ToneTrack, "audio/opus", 50, 25),
+    "video": (MovingPatternTrack, "video/VP8", 50, 10),
+}
+
+
+def negotiated_codec(sdp: str, kind: str) -> str:
+    """'opus/48000/2 payload_type=111': the first format of the answer's m= line."""
+    lines = sdp.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"m={kind} "):
+            payload_type = line.split()[3]
+            for attribute in lines[index + 1:]:
+                if attribute.startswith("m="):
+                    break
+                if attribute.startswith(f"a=rtpmap:{payload_type} "):
+                    return f"codec={attribute.split(' ', 1)[1]} payload_type={payload_type}"
+            return f"codec=? payload_type={payload_type}"
+    return "codec=none"
+
+
+async def media(url: str, pc: RTCPeerConnection, test: str) -> str:
+    track_class, mime_type, want_packets, want_frames = MEDIA[test]
+    source = track_class()
+    transceiver = pc.addTransceiver(source, direction="sendrecv")
+    kind = source.kind
+    transceiver.setCodecPreferences([
+        codec for codec in RTCRtpSender.getCapabilities(kind).codecs
+        if codec.mimeType.lower() in (mime_type.lower(), f"{kind}/rtx")
+    ])
+    frames = 0
+
+    async def count_frames(track: MediaStreamTrack) -> None:
+        nonlocal frames
+        try:
+            while True:
+                await track.recv()
+                frames += 1
+        except MediaStreamError:
+            pass
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        log.info("receiving the echoed %s track", track.kind)
+        asyncio.ensure_future(count_frames(track))
+
+    await (await connect(url, pc))
+    print(f"NEGOTIATED: {negotiated_codec(pc.remoteDescription.sdp, kind)}", flush=True)
+    packets = 0
+    try:
+        while packets < want_packets or frames < want_frames:
+            await asyncio.sleep(0.5)
+            packets = sum(stats.packetsReceived for stats in (await pc.getStats()).values()
+                          if stats.type == "inbound-rtp" and stats.kind == kind)
+            log.info("echoed so far: %d packets, %d frames", packets, frames)
+    finally:
+        print(f"RECEIVED: packets={packets} frames={frames}", flush=True)
+    return f"echoed {kind}: {packets} RTP packets, {frames} decoded frames"
+
+
+async def audio(url: str, pc: RTCPeerConnection) -> str:
+    return await media(url, pc, "audio")
+
+
+async def video(url: str, pc: RTCPeerConnection) -> str:
+    return await media(url, pc, "video")
+
+
+TESTS = {"peerconnection": peerconnection, "datachannel": datachannel, "audio": audio,
+         "video": video}
 
 
 async def run(url: str, test: str, budget_s: float) -> int:

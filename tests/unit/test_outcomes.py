@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.model import Outcome
-from orchestrator.outcomes import Observation, classify, last_line
+from orchestrator.model import MediaReport, Outcome
+from orchestrator.outcomes import Observation, classify, last_line, media_report
 
 
 def seen(client_exit: int | None, output: str = "", server_exit: int | None = None) -> Observation:
@@ -57,3 +57,12 @@ def test_unsupported_is_not_a_failure_but_timeout_is() -> None:
     assert not Outcome.UNSUPPORTED.is_failure
     assert not Outcome.PASSED.is_failure
     assert all(o.is_failure for o in Outcome if o not in (Outcome.PASSED, Outcome.UNSUPPORTED))
+
+
+def test_media_lines_are_parsed_from_the_client_output() -> None:
+    output = (
+        "log\nNEGOTIATED: codec=opus/48000/2 payload_type=111\n"
+        "RECEIVED: packets=12 frames=-\nRECEIVED: packets=57 frames=-\nFAIL: x\n"
+    )
+    assert media_report(output) == MediaReport("opus/48000/2", 111, 57, None)
+    assert media_report("PASS: connected") is None

@@ -170,6 +170,7 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "reason",
         "logs",
         "evidence",
+        "media",
     }
     assert cell["outcome"] == "failed"
     assert cell["evidence"] is None
