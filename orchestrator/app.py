@@ -6,7 +6,7 @@ import platform
 import shutil
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -128,6 +128,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
 
             def finished(result: CellResult) -> None:
                 assert store is not None
+                result = replace(result, expected=matrix.expected(result.cell))
                 store.add(result)
                 reporter.cell_finished(result)
 

@@ -11,14 +11,14 @@ import os
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
 from orchestrator.errors import ConfigError
-from orchestrator.model import Role
+from orchestrator.model import Cell, Expectation, Outcome, Role
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 BUILD_ARG_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -85,6 +85,7 @@ class Settings:
     debian_mirror: str
     capture: bool
     capture_context: Path
+    expectations: Path
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,10 @@ class Matrix:
     settings: Settings
     tests: tuple[TestCase, ...]
     implementations: tuple[Implementation, ...]
+    expectations: tuple[tuple[Cell, Expectation], ...] = ()
+
+    def expected(self, cell: Cell) -> Expectation | None:
+        return dict(self.expectations).get(cell)
 
     def implementation(self, name: str) -> Implementation:
         for implementation in self.implementations:
@@ -131,7 +136,53 @@ def load_matrix(path: Path, environ: Mapping[str, str] | None = None) -> Matrix:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read ({error})") from None
     data, lines = parse_yaml(text, path)
-    return _Reader(path, lines).matrix(data, environ)
+    matrix = _Reader(path, lines).matrix(data, environ)
+    expectations = matrix.settings.expectations
+    if not expectations.exists():
+        return matrix
+    return replace(matrix, expectations=load_expectations(expectations, matrix))
+
+
+def load_expectations(path: Path, matrix: Matrix) -> tuple[tuple[Cell, Expectation], ...]:
+    """`test/server/client: {outcome, reason}` entries, checked against the matrix's names."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read ({error})") from None
+    data, lines = parse_yaml(text, path)
+    reader = _Reader(path, lines)
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        raise reader.fail((), f"expected a mapping of cells, got {_type_name(data)}")
+    outcomes = tuple(o.value for o in Outcome if o is not Outcome.PASSED)
+    entries = []
+    for key, body in data.items():
+        at: Path_ = (str(key),)
+        parts = str(key).split("/")
+        if len(parts) != 3:
+            raise reader.fail(at, "a cell is written test/server/client")
+        test, server, client = parts
+        for name, known, what in (
+            (test, matrix.test_names, "test case"),
+            (server, matrix.implementation_names, "implementation"),
+            (client, matrix.implementation_names, "implementation"),
+        ):
+            if name not in known:
+                raise reader.fail(at, f"unknown {what} '{name}'{suggestion(name, known)}")
+        raw = reader.mapping(body, at, ("outcome", "reason"))
+        outcome = reader.typed(raw.get("outcome"), (*at, "outcome"), str, "an outcome")
+        if outcome not in outcomes:
+            raise reader.fail(
+                (*at, "outcome"),
+                f"'{outcome}' is not an expected outcome"
+                f"{suggestion(outcome, outcomes)}; one of: {', '.join(outcomes)}",
+            )
+        reason = reader.typed(raw.get("reason"), (*at, "reason"), str, "a reason")
+        if not reason.strip():
+            raise reader.fail((*at, "reason"), "say why: the reason is what the report shows")
+        entries.append((Cell(test, server, client), Expectation(Outcome(outcome), reason.strip())))
+    return tuple(entries)
 
 
 def parse_yaml(text: str, path: Path) -> tuple[Any, dict[Path_, int]]:
@@ -284,6 +335,7 @@ class _Reader:
             "debian_mirror",
             "capture",
             "capture_context",
+            "expectations",
         )
         raw = self.mapping(value, at, keys)
         root = self.path.parent
@@ -329,6 +381,13 @@ class _Reader:
                 "a URL",
             ),
             capture=self.typed(raw.get("capture", True), (*at, "capture"), bool, "true or false"),
+            expectations=root
+            / self.typed(
+                raw.get("expectations", "expectations.yaml"),
+                (*at, "expectations"),
+                str,
+                "a file path",
+            ),
             capture_context=root
             / self.typed(
                 raw.get("capture_context", "images/capture"),

@@ -98,6 +98,14 @@ class MediaReport:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A checked-in, explained verdict for a cell that is known not to pass."""
+
+    outcome: Outcome
+    reason: str
+
+
+@dataclass(frozen=True)
 class CellResult:
     cell: Cell
     outcome: Outcome
@@ -107,6 +115,19 @@ class CellResult:
     logs: tuple[tuple[str, str], ...] = field(default=())
     verification: Verification | None = None
     media: MediaReport | None = None
+    expected: Expectation | None = None
+
+    @property
+    def as_expected(self) -> bool:
+        """The outcome is the one the expectations file records for this cell."""
+        return self.expected is not None and self.expected.outcome is self.outcome
+
+    @property
+    def deviates(self) -> bool:
+        """A new failure, or an expected failure that now passes (`--check-expectations`)."""
+        if self.expected is None:
+            return self.outcome.is_failure
+        return self.outcome.is_failure != self.expected.outcome.is_failure
 
     @property
     def log_paths(self) -> dict[str, str]:

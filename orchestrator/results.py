@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import ResultsError
-from orchestrator.model import Cell, CellResult, MediaReport, Outcome, Traffic, Verification
+from orchestrator.model import (
+    Cell,
+    CellResult,
+    Expectation,
+    MediaReport,
+    Outcome,
+    Traffic,
+    Verification,
+)
 
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
@@ -128,6 +136,11 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "logs": result.log_paths,
         "evidence": _evidence_json(result.verification) if result.verification else None,
         "media": asdict(result.media) if result.media else None,
+        "expected": (
+            {"outcome": result.expected.outcome.value, "reason": result.expected.reason}
+            if result.expected
+            else None
+        ),
     }
 
 
@@ -199,6 +212,11 @@ def from_json(data: Any, source: Path) -> RunResults:
                 logs=tuple((str(k), str(v)) for k, v in (c.get("logs") or {}).items()),
                 verification=_evidence_from_json(c["evidence"]) if c.get("evidence") else None,
                 media=MediaReport(**c["media"]) if c.get("media") else None,
+                expected=(
+                    Expectation(Outcome(c["expected"]["outcome"]), c["expected"]["reason"])
+                    if c.get("expected")
+                    else None
+                ),
             )
             for c in data["cells"]
         )

@@ -5,57 +5,21 @@ from __future__ import annotations
 from orchestrator.model import Cell, CellResult, Outcome, Traffic
 from orchestrator.render.grid import axes, by_cell, tally
 from orchestrator.render.symbols import EMOJI, MEANING
-from orchestrator.results import RunResults
+from orchestrator.results import RunResults, TestRecord
+
+MEDIA_TESTS = ("audio", "video")
 
 
 def render_markdown(results: RunResults, title: str = "WebRTC interop matrix") -> str:
-    run = results.run
-    order = tuple(i.name for i in results.implementations)
-    found = by_cell(results.cells)
-    lines = [f"# {title}", "", _summary_line(results), ""]
-    for test in results.tests:
-        servers, clients = axes(found, test.name, order)
-        if not servers:
-            continue
-        lines += [f"## {test.name}", ""]
-        if test.description:
-            lines += [test.description, ""]
-        lines.append("| server ↓ / client → | " + " | ".join(clients) + " |")
-        lines.append("|---|" + "|".join(":-:" for _ in clients) + "|")
-        for server in servers:
-            row = []
-            for client in clients:
-                result = found.get(Cell(test.name, server, client))
-                row.append(_cell_text(result) if result else " ")
-            lines.append(f"| **{server}** | " + " | ".join(row) + " |")
-        lines.append("")
+    lines = [f"# {title}", "", summary_line(results), ""]
+    lines += grids(results)
     lines += ["**Legend:** " + " · ".join(f"{EMOJI[o]} {MEANING[o]}" for o in Outcome), ""]
-    problems = [r for r in results.cells if r.outcome.is_failure]
-    if problems:
-        lines += [
-            "## Failures",
-            "",
-            "| test | server | client | outcome | reason | logs |",
-            "|---|---|---|---|---|---|",
-        ]
-        for result in sorted(problems, key=lambda r: r.cell):
-            cell = result.cell
-            logs = " ".join(f"[{name}]({path})" for name, path in result.logs)
-            lines.append(
-                f"| {cell.test} | {cell.server} | {cell.client} | "
-                f"{EMOJI[result.outcome]} {result.outcome.value} | "
-                f"{_escape(result.reason)} | {logs} |"
-            )
-        lines.append("")
-    lines += _evidence_section(results)
-    lines += ["## Versions", "", "| implementation | image | versions |", "|---|---|---|"]
-    for record in results.implementations:
-        versions = ", ".join(f"{k} {v}" for k, v in record.versions) or "—"
-        image_id = f" `{record.image_id.removeprefix('sha256:')[:12]}`" if record.image_id else ""
-        build = " (build failed)" if record.build == "failed" else ""
-        lines.append(f"| {record.name} | `{record.image}`{image_id}{build} | {versions} |")
+    lines += _failures(results)
+    lines += _media(results)
+    lines += _evidence(results)
+    lines += _versions(results)
+    run = results.run
     lines += [
-        "",
         f"<sub>Run `{run.id}`, orchestrator {run.orchestrator_version}, "
         f"{run.parallelism} cells in parallel.</sub>",
         "",
@@ -63,7 +27,61 @@ def render_markdown(results: RunResults, title: str = "WebRTC interop matrix") -
     return "\n".join(lines)
 
 
-def _summary_line(results: RunResults) -> str:
+def grids(results: RunResults) -> list[str]:
+    """One grid per test case, with footnotes for cells the expectations file explains."""
+    found = by_cell(results.cells)
+    order = tuple(i.name for i in results.implementations)
+    lines: list[str] = []
+    for test in results.tests:
+        lines += _grid(test, found, order)
+    return lines
+
+
+def _grid(test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...]) -> list[str]:
+    servers, clients = axes(found, test.name, order)
+    if not servers:
+        return []
+    lines = [f"## {test.name}", ""]
+    if test.description:
+        lines += [test.description, ""]
+    lines.append("| server ↓ / client → | " + " | ".join(clients) + " |")
+    lines.append("|---|" + "|".join(":-:" for _ in clients) + "|")
+    notes: list[str] = []
+    for server in servers:
+        row = []
+        for client in clients:
+            result = found.get(Cell(test.name, server, client))
+            if result is None:
+                row.append(" ")
+                continue
+            text = _cell_text(result)
+            note = _expectation_note(result)
+            if note:
+                notes.append(note)
+                text += f" <sup>{len(notes)}</sup>"
+            row.append(text)
+        lines.append(f"| **{server}** | " + " | ".join(row) + " |")
+    lines.append("")
+    if notes:
+        lines += [f"{n}. {note}" for n, note in enumerate(notes, 1)] + [""]
+    return lines
+
+
+def _expectation_note(result: CellResult) -> str | None:
+    expected = result.expected
+    if expected is None:
+        return None
+    cell = result.cell
+    where = f"{cell.server} → {cell.client}"
+    if result.as_expected:
+        return f"{where}: known {expected.outcome.value}: {_escape(expected.reason)}"
+    return (
+        f"{where}: expected {expected.outcome.value} ({_escape(expected.reason)}), "
+        f"got {result.outcome.value}; update expectations.yaml"
+    )
+
+
+def summary_line(results: RunResults) -> str:
     run = results.run
     started = run.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     if run.ended_at:
@@ -74,7 +92,9 @@ def _summary_line(results: RunResults) -> str:
     counts = tally(results.cells)
     outcome_text = ", ".join(f"{n} {o.value}" for o, n in counts.items()) or "no cells"
     status = "" if run.status == "complete" else f" · **{run.status}**"
-    return f"Run at {when} · {len(results.cells)} cells: {outcome_text}{status}"
+    known = sum(1 for r in results.cells if r.outcome.is_failure and r.as_expected)
+    known_text = f" ({known} of the failures known and explained)" if known else ""
+    return f"Run at {when} · {len(results.cells)} cells: {outcome_text}{known_text}{status}"
 
 
 def _cell_text(result: CellResult) -> str:
@@ -84,7 +104,52 @@ def _cell_text(result: CellResult) -> str:
     return EMOJI[result.outcome]
 
 
-def _evidence_section(results: RunResults) -> list[str]:
+def _failures(results: RunResults) -> list[str]:
+    problems = sorted((r for r in results.cells if r.outcome.is_failure), key=lambda r: r.cell)
+    if not problems:
+        return []
+    lines = [
+        "## Failures",
+        "",
+        "| test | server | client | outcome | reason | known cause | logs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in problems:
+        cell = result.cell
+        logs = " ".join(f"[{name}]({path})" for name, path in result.logs)
+        known = _escape(result.expected.reason) if result.as_expected and result.expected else "—"
+        lines.append(
+            f"| {cell.test} | {cell.server} | {cell.client} | "
+            f"{EMOJI[result.outcome]} {result.outcome.value} | "
+            f"{_escape(result.reason)} | {known} | {logs} |"
+        )
+    return [*lines, ""]
+
+
+def _media(results: RunResults) -> list[str]:
+    """What media cells negotiated and got back, as their clients reported it."""
+    reported = sorted((r for r in results.cells if r.media), key=lambda r: r.cell)
+    if not reported:
+        return []
+    lines = [
+        "## Media",
+        "",
+        "| test | server | client | codec | payload type | echoed packets | decoded frames |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    for result in reported:
+        media = result.media
+        assert media is not None
+        cell = result.cell
+        lines.append(
+            f"| {cell.test} | {cell.server} | {cell.client} | {media.codec or '—'} | "
+            f"{_or_dash(media.payload_type)} | {_or_dash(media.packets)} | "
+            f"{_or_dash(media.frames)} |"
+        )
+    return [*lines, ""]
+
+
+def _evidence(results: RunResults) -> list[str]:
     """Per cell: what the capture proved, connect time, packets and bytes each way."""
     checked = sorted((r for r in results.cells if r.verification), key=lambda r: r.cell)
     if not checked:
@@ -114,8 +179,22 @@ def _evidence_section(results: RunResults) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def _versions(results: RunResults) -> list[str]:
+    lines = ["## Versions", "", "| implementation | image | versions |", "|---|---|---|"]
+    for record in results.implementations:
+        versions = ", ".join(f"{k} {v}" for k, v in record.versions) or "—"
+        image_id = f" `{record.image_id.removeprefix('sha256:')[:12]}`" if record.image_id else ""
+        build = " (build failed)" if record.build == "failed" else ""
+        lines.append(f"| {record.name} | `{record.image}`{image_id}{build} | {versions} |")
+    return [*lines, ""]
+
+
 def _traffic(traffic: Traffic) -> str:
     return f"{traffic.packets} pkts, {traffic.bytes} B"
+
+
+def _or_dash(value: int | None) -> str:
+    return "—" if value is None else str(value)
 
 
 def _escape(text: str) -> str:

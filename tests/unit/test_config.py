@@ -7,7 +7,7 @@ import pytest
 
 from orchestrator.config import CA_BUNDLE_ENV, DEFAULT_CLIENT_COMMAND, load_matrix
 from orchestrator.errors import ConfigError
-from orchestrator.model import Role
+from orchestrator.model import Cell, Expectation, Outcome, Role
 from tests.unit.conftest import VALID, WriteMatrix
 
 
@@ -171,3 +171,54 @@ def test_the_project_matrix_is_valid() -> None:
     matrix = load_matrix(Path(__file__).parents[2] / "matrix.yaml", environ={})
     assert "aiortc" in matrix.implementation_names
     assert {"peerconnection", "datachannel"} <= set(matrix.test_names)
+
+
+def test_expectations_attach_to_cells(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    (tmp_path / "expectations.yaml").write_text(
+        "datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP INIT rejected\n"
+    )
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    expected = matrix.expected(Cell("datachannel", "alpha", "beta"))
+    assert expected == Expectation(Outcome.FAILED, "SCTP INIT rejected")
+    assert matrix.expected(Cell("datachannel", "alpha", "alpha")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (
+            "datachannel/alpha:\n  outcome: failed\n  reason: x\n",
+            r"expectations.yaml:1: datachannel/alpha: a cell is written test/server/client",
+        ),
+        (
+            "datachanel/alpha/beta:\n  outcome: failed\n  reason: x\n",
+            r"unknown test case 'datachanel' \(did you mean 'datachannel'\?\)",
+        ),
+        (
+            "datachannel/alpha/betta:\n  outcome: failed\n  reason: x\n",
+            r"unknown implementation 'betta' \(did you mean 'beta'\?\)",
+        ),
+        (
+            "datachannel/alpha/beta:\n  outcome: faild\n  reason: x\n",
+            r":2: datachannel/alpha/beta.outcome: 'faild' is not an expected outcome \(did you "
+            r"mean 'failed'\?\)",
+        ),
+        (
+            "datachannel/alpha/beta:\n  outcome: passed\n  reason: x\n",
+            r"'passed' is not an expected outcome",
+        ),
+        ("datachannel/alpha/beta:\n  outcome: failed\n  reason: ' '\n", r"reason: say why"),
+        (
+            "datachannel/alpha/beta:\n  outcome: failed\n  reason: x\n"
+            "datachannel/alpha/beta:\n  outcome: timeout\n  reason: y\n",
+            r":4: .*duplicate key",
+        ),
+    ],
+)
+def test_malformed_expectations(
+    write_matrix: WriteMatrix, tmp_path: Path, text: str, pattern: str
+) -> None:
+    (tmp_path / "expectations.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_matrix(write_matrix(VALID), environ={})
+    assert re.search(pattern, str(caught.value)), str(caught.value)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import ResultsError
-from orchestrator.model import Cell, CellResult, Outcome, Traffic, Verification
+from orchestrator.model import Cell, CellResult, Expectation, Outcome, Traffic, Verification
 from orchestrator.render.markdown import render_markdown
 from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
 from orchestrator.results import (
@@ -104,7 +105,7 @@ def test_markdown_grid_has_servers_as_rows_and_clients_as_columns() -> None:
 def test_markdown_lists_failures_with_log_links_and_escaped_reasons() -> None:
     text = render_markdown(sample())
     assert (
-        "| datachannel | pion | aiortc | ❌ failed | SCTP \\| abort | "
+        "| datachannel | pion | aiortc | ❌ failed | SCTP \\| abort | — | "
         "[server](logs/datachannel/pion__aiortc/server.log) "
         "[client](logs/datachannel/pion__aiortc/client.log) |"
     ) in text
@@ -171,6 +172,7 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "logs",
         "evidence",
         "media",
+        "expected",
     }
     assert cell["outcome"] == "failed"
     assert cell["evidence"] is None
@@ -224,3 +226,49 @@ def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:
         point_latest(tmp_path, tmp_path / run)
     assert (tmp_path / "latest").resolve() == (tmp_path / "run-b").resolve()
     assert not (tmp_path / "latest").readlink().is_absolute()
+
+
+def test_known_failures_get_a_footnote_with_their_cause() -> None:
+    known = Expectation(Outcome.FAILED, "SCTP: pion 3.1 rejects werift's INIT")
+    stale = Expectation(Outcome.TIMEOUT, "ICE never completes")
+    results = sample()
+    failing = replace(results.cells[1], expected=known)
+    fixed = replace(results.cells[0], expected=stale)
+    text = render_markdown(replace(results, cells=(fixed, failing)))
+    assert "| **pion** | ❌ <sup>2</sup> |" in text
+    assert "2. pion → aiortc: known failed: SCTP: pion 3.1 rejects werift's INIT" in text
+    assert (
+        "1. aiortc → aiortc: expected timeout (ICE never completes), got passed; "
+        "update expectations.yaml"
+    ) in text
+    assert "(1 of the failures known and explained)" in text
+    assert "| SCTP \\| abort | SCTP: pion 3.1 rejects werift's INIT |" in text
+    document = to_json(replace(results, cells=(fixed, failing)))
+    assert document["cells"][1]["expected"] == {
+        "outcome": "failed",
+        "reason": "SCTP: pion 3.1 rejects werift's INIT",
+    }
+    assert from_json(document, Path("x")).cells[1].expected == known
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected", "deviates"),
+    [
+        (Outcome.PASSED, None, False),
+        (Outcome.FAILED, None, True),  # a new failure
+        (Outcome.FAILED, Outcome.FAILED, False),
+        (Outcome.TIMEOUT, Outcome.FAILED, False),  # still failing, differently
+        (Outcome.PASSED, Outcome.FAILED, True),  # fixed: the expectation is stale
+        (Outcome.UNSUPPORTED, None, False),
+    ],
+)
+def test_deviation_from_expectations(
+    outcome: Outcome, expected: Outcome | None, deviates: bool
+) -> None:
+    result = CellResult(
+        Cell("datachannel", "a", "b"),
+        outcome,
+        "r",
+        expected=Expectation(expected, "why") if expected else None,
+    )
+    assert result.deviates is deviates
