@@ -17,7 +17,7 @@ from orchestrator.engine.client import DockerEngine, connect
 from orchestrator.errors import BuildFailed, Interrupted
 from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.model import CellResult, PlannedCell
-from orchestrator.planner import plan
+from orchestrator.planner import plan, shard
 from orchestrator.ports import RUN_LABEL
 from orchestrator.progress import reporter_for
 from orchestrator.render import terminal
@@ -49,6 +49,8 @@ class RunRequest:
     keep_containers: bool = False
     build: bool = True
     capture: bool = True  # and the matrix's settings.capture
+    retries: int = 0
+    shard: tuple[int, int] = (1, 1)  # run the I-th of N slices of the cells
 
 
 def engine_for(console: Console, jobs: int) -> DockerEngine:
@@ -58,7 +60,7 @@ def engine_for(console: Console, jobs: int) -> DockerEngine:
 
 def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[RunResults, Path]:
     """Build what the cells need, run them, write results; return the results and run folder."""
-    planned = plan(matrix, request.servers, request.clients, request.tests)
+    planned = shard(plan(matrix, request.servers, request.clients, request.tests), *request.shard)
     jobs = request.jobs or matrix.settings.jobs
     engine = engine_for(console, jobs)
     started = utc_now()
@@ -121,6 +123,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                     request.timeout_s,
                     request.keep_containers,
                     capture_image,
+                    request.retries,
                 ),
                 cancel=cancel,
             )

@@ -66,6 +66,19 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
+    return int(index), int(count)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="webrtc-interop",
@@ -105,6 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-containers",
         action="store_true",
         help="leave each cell's containers (stopped) and network for inspection",
+    )
+    run.add_argument(
+        "--retries",
+        type=_count,
+        default=0,
+        help="re-run a failed cell up to N more times; fail-then-pass shows as flaky",
+    )
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        default=(1, 1),
+        metavar="I/N",
+        help="run only the I-th of N stable, balanced slices of the cells (merge them later)",
+    )
+    run.add_argument(
+        "--check-expectations",
+        action="store_true",
+        help="exit 1 only on a deviation from expectations.yaml (a new failure, or a "
+        "known failure that now passes)",
     )
     run.add_argument(
         "--no-capture",
@@ -191,9 +223,24 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         keep_containers=args.keep_containers,
         build=not args.no_build,
         capture=not args.no_capture,
+        retries=args.retries,
+        shard=args.shard,
     )
     results, run_dir = run_matrix(matrix, request, console)
     print_summary(results, run_dir, console)
+    if args.check_expectations:
+        deviations = [r for r in results.cells if r.deviates]
+        for result in deviations:
+            console.print(
+                f"deviation: {result.cell.slug}: {result.outcome.value}"
+                + (
+                    f" (expected {result.expected.outcome.value})"
+                    if result.expected
+                    else " (not in expectations.yaml)"
+                ),
+                highlight=False,
+            )
+        return EXIT_CELLS_FAILED if deviations else EXIT_OK
     return EXIT_CELLS_FAILED if any(r.outcome.is_failure for r in results.cells) else EXIT_OK
 
 

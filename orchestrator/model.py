@@ -20,6 +20,7 @@ class Outcome(StrEnum):
     BUILD_ERROR = "build-error"
     INFRA_ERROR = "infra-error"
     UNVERIFIED = "unverified"  # client exited 0, but the capture does not back it
+    FLAKY = "flaky"  # failed, then passed on a retry: never shown as a plain pass
 
     @property
     def is_failure(self) -> bool:
@@ -106,6 +107,17 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One try at a retried cell, kept with its own logs."""
+
+    outcome: Outcome
+    reason: str
+    exit_code: int | None
+    duration_s: float
+    logs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class CellResult:
     cell: Cell
     outcome: Outcome
@@ -116,6 +128,7 @@ class CellResult:
     verification: Verification | None = None
     media: MediaReport | None = None
     expected: Expectation | None = None
+    attempts: tuple[Attempt, ...] = ()  # only for retried cells, first attempt first
 
     @property
     def as_expected(self) -> bool:

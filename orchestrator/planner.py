@@ -60,3 +60,22 @@ def _with_role(matrix: Matrix, names: tuple[str, ...], role: Role) -> tuple[str,
     if names and not able:
         raise ConfigError(f"none of {', '.join(names)} can act as {role.value}")
     return able
+
+
+def shard(cells: tuple[PlannedCell, ...], index: int, count: int) -> tuple[PlannedCell, ...]:
+    """The `index`-th (1-based) of `count` slices: stable for a given plan, and balanced.
+
+    Cells that really run are dealt out round-robin first, then the declared-N/A ones,
+    so every shard gets its share of real work; together the shards are the plan.
+    """
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard {index}/{count}: the shard number must be 1..{count}")
+    runnable = [c for c in cells if not c.declared_unsupported_by]
+    declared = [c for c in cells if c.declared_unsupported_by]
+    mine = {
+        id(c)
+        for group in (runnable, declared)
+        for position, c in enumerate(group)
+        if position % count == index - 1
+    }
+    return tuple(c for c in cells if id(c) in mine)

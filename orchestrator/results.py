@@ -19,6 +19,7 @@ from typing import Any
 
 from orchestrator.errors import ResultsError
 from orchestrator.model import (
+    Attempt,
     Cell,
     CellResult,
     Expectation,
@@ -136,6 +137,16 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "logs": result.log_paths,
         "evidence": _evidence_json(result.verification) if result.verification else None,
         "media": asdict(result.media) if result.media else None,
+        "attempts": [
+            {
+                "outcome": a.outcome.value,
+                "reason": a.reason,
+                "exit_code": a.exit_code,
+                "duration_s": round(a.duration_s, 3),
+                "logs": dict(a.logs),
+            }
+            for a in result.attempts
+        ],
         "expected": (
             {"outcome": result.expected.outcome.value, "reason": result.expected.reason}
             if result.expected
@@ -212,6 +223,16 @@ def from_json(data: Any, source: Path) -> RunResults:
                 logs=tuple((str(k), str(v)) for k, v in (c.get("logs") or {}).items()),
                 verification=_evidence_from_json(c["evidence"]) if c.get("evidence") else None,
                 media=MediaReport(**c["media"]) if c.get("media") else None,
+                attempts=tuple(
+                    Attempt(
+                        Outcome(a["outcome"]),
+                        a["reason"],
+                        a.get("exit_code"),
+                        float(a.get("duration_s", 0.0)),
+                        tuple((str(k), str(v)) for k, v in a.get("logs", {}).items()),
+                    )
+                    for a in c.get("attempts", ())
+                ),
                 expected=(
                     Expectation(Outcome(c["expected"]["outcome"]), c["expected"]["reason"])
                     if c.get("expected")

@@ -20,7 +20,16 @@ from pathlib import Path
 from orchestrator.config import SERVER_PORT, Matrix
 from orchestrator.errors import EngineError, InteropError, Interrupted
 from orchestrator.evidence import CaptureUnreadable, verify
-from orchestrator.model import Cell, CellResult, Outcome, PlannedCell, Role, Traffic, Verification
+from orchestrator.model import (
+    Attempt,
+    Cell,
+    CellResult,
+    Outcome,
+    PlannedCell,
+    Role,
+    Traffic,
+    Verification,
+)
 from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
@@ -63,12 +72,15 @@ class RunSettings:
     timeout_override_s: float | None = None
     keep_containers: bool = False
     capture_image: str | None = None  # None: no packet capture, no verification
+    retries: int = 0  # extra attempts for a failed cell
 
 
 @dataclass
 class _Seen:
-    """What a cell observed on its way through; filled in as the cell goes."""
+    """What one attempt at a cell observed on its way through; filled in as it goes."""
 
+    attempt: int
+    log_dir: str  # relative to the run folder
     logs: list[tuple[str, str]] = field(default_factory=list)
     not_ready: str | None = None
     client_exit: int | None = None
@@ -96,7 +108,11 @@ class CellRunner:
         self.cancel = cancel
 
     def run(self, planned: PlannedCell) -> CellResult:
-        """The cell's result; raises only Cancelled."""
+        """The cell's result, retried up to `retries` times on failure; raises only Cancelled.
+
+        A cell that fails and then passes is `flaky`, never silently green; every
+        attempt's logs are kept.
+        """
         cell = planned.cell
         if planned.declared_unsupported_by:
             return CellResult(cell, Outcome.UNSUPPORTED, _undeclared_reason(planned))
@@ -105,9 +121,28 @@ class CellRunner:
                 missing = self.unavailable[name]
                 logs = (("build", missing.log),) if missing.log else ()
                 return CellResult(cell, Outcome.BUILD_ERROR, f"{name}: {missing.reason}", logs=logs)
+        attempts = [self._attempt(cell, 1)]
+        while attempts[-1].outcome.is_failure and len(attempts) <= self.settings.retries:
+            attempts.append(self._attempt(cell, len(attempts) + 1))
+        final = attempts[-1]
+        if len(attempts) == 1:
+            return final
+        history = tuple(
+            Attempt(a.outcome, a.reason, a.exit_code, a.duration_s, a.logs) for a in attempts
+        )
+        if final.outcome is Outcome.PASSED:
+            first = attempts[0]
+            reason = (
+                f"passed on attempt {len(attempts)} after {first.outcome.value}: {first.reason}"
+            )
+            return replace(final, outcome=Outcome.FLAKY, reason=reason, attempts=history)
+        return replace(final, attempts=history)
+
+    def _attempt(self, cell: Cell, number: int) -> CellResult:
+        seen = _Seen(number, f"logs/{cell.slug}" + (f"/attempt-{number}" if number > 1 else ""))
         started = time.monotonic()
         try:
-            return self._execute(cell, started)
+            return self._execute(cell, started, seen)
         except Cancelled:
             raise
         except InteropError as error:
@@ -115,29 +150,28 @@ class CellRunner:
                 cell, Outcome.INFRA_ERROR, str(error), duration_s=time.monotonic() - started
             )
         except Exception as error:  # a bug of ours must cost one cell, not the run
-            log = self._write_log(cell, "orchestrator-error.log", traceback.format_exc())
+            self._keep(seen, "orchestrator", "orchestrator-error.log", traceback.format_exc())
             return CellResult(
                 cell,
                 Outcome.INFRA_ERROR,
                 f"{type(error).__name__}: {error}",
                 duration_s=time.monotonic() - started,
-                logs=(("orchestrator", log),),
+                logs=tuple(seen.logs),
             )
 
     def timeout_for(self, test: str) -> float:
         return self.settings.timeout_override_s or self.matrix.test(test).timeout_s
 
-    def _execute(self, cell: Cell, started: float) -> CellResult:
-        name = resource_name(self.settings.run_id, cell)
+    def _execute(self, cell: Cell, started: float, seen: _Seen) -> CellResult:
+        name = resource_name(self.settings.run_id, cell, seen.attempt)
         labels = {RUN_LABEL: self.settings.run_id, CELL_LABEL: cell.slug}
         timeout = self.timeout_for(cell.test)
         keep = self.settings.keep_containers
-        seen = _Seen()
         with ExitStack() as stack:
             network = stack.enter_context(self.engine.network(name, labels, keep))
             server_spec = self._spec(cell, Role.SERVER, f"{name}-server", network, labels)
             server = stack.enter_context(self.engine.container(server_spec, keep))
-            stack.callback(self._save_output, cell, "server", server, seen)
+            stack.callback(self._save_output, "server", server, seen)
             recorder = None
             if self.settings.capture_image:
                 recorder = self._start_recorder(stack, server, server_spec.name, name, labels)
@@ -145,7 +179,7 @@ class CellRunner:
             if seen.not_ready is None:
                 client_spec = self._spec(cell, Role.CLIENT, f"{name}-client", network, labels)
                 client = stack.enter_context(self.engine.container(client_spec, keep))
-                stack.callback(self._save_output, cell, "client", client, seen)
+                stack.callback(self._save_output, "client", client, seen)
                 # Read now: a stopped container no longer has an address.
                 seen.addresses = (server.address(), client.address())
                 seen.client_exit = client.wait_exit(timeout, self.cancel)
@@ -154,7 +188,7 @@ class CellRunner:
                 seen.server_exit = server.exit_code()
                 if recorder is not None:
                     seen.pcap = recorder.stop()
-                    seen.logs.append(("capture", self._write_log(cell, "capture.pcap", seen.pcap)))
+                    self._keep(seen, "capture", "capture.pcap", seen.pcap)
         duration = round(time.monotonic() - started, 3)
         if seen.not_ready is not None:
             return CellResult(
@@ -226,13 +260,8 @@ class CellRunner:
                 verification = verify(seen.pcap, server_ip, client_ip, cell.test)
             except CaptureUnreadable as error:
                 verification = replace(NOTHING_RECORDED, missing=(f"capture unreadable: {error}",))
-        seen.logs.append(
-            (
-                "verification",
-                self._write_log(
-                    cell, "verification.txt", verification_text(verification, cell.test)
-                ),
-            )
+        self._keep(
+            seen, "verification", "verification.txt", verification_text(verification, cell.test)
         )
         return verification
 
@@ -255,11 +284,11 @@ class CellRunner:
             aliases=SERVER_ALIASES if role is Role.SERVER else (),
         )
 
-    def _save_output(self, cell: Cell, role: str, container: RunningContainer, seen: _Seen) -> None:
+    def _save_output(self, role: str, container: RunningContainer, seen: _Seen) -> None:
         output = container.logs()
         if role == "client":
             seen.client_output = output
-        seen.logs.append((role, self._write_log(cell, f"{role}.log", output)))
+        self._keep(seen, role, f"{role}.log", output)
 
     def _wait_listening(self, server: RunningContainer) -> str | None:
         """None once the server accepts TCP on the contract port, else why not."""
@@ -292,12 +321,13 @@ class CellRunner:
         }
         return tuple(part.format(**values) for part in template)
 
-    def _write_log(self, cell: Cell, filename: str, content: bytes | str) -> str:
-        relative = f"logs/{cell.slug}/{filename}"
+    def _keep(self, seen: _Seen, key: str, filename: str, content: bytes | str) -> None:
+        """Write one of the attempt's files and list it among its logs."""
+        relative = f"{seen.log_dir}/{filename}"
         path = self.settings.run_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return relative
+        seen.logs.append((key, relative))
 
 
 def run_cells(
@@ -340,9 +370,11 @@ def run_cells(
     executor.shutdown(wait=True)
 
 
-def resource_name(run_id: str, cell: Cell) -> str:
-    """Docker-safe and unique per run: the run id plus the cell's coordinates."""
+def resource_name(run_id: str, cell: Cell, attempt: int = 1) -> str:
+    """Docker-safe and unique per run: the run id, the cell's coordinates, the attempt."""
     raw = f"interop-{run_id}-{cell.test}-{cell.server}-{cell.client}"
+    if attempt > 1:
+        raw += f"-a{attempt}"
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", raw)
 
 

@@ -13,6 +13,7 @@ EMOJI = {
     Outcome.BUILD_ERROR: "🧱",
     Outcome.INFRA_ERROR: "⚠️",
     Outcome.UNVERIFIED: "❓",
+    Outcome.FLAKY: "🔁",
 }
 
 # Terminal glyphs are single-width so grid columns stay aligned in every terminal.
@@ -25,6 +26,7 @@ GLYPH = {
     Outcome.BUILD_ERROR: ("B", "bold magenta"),
     Outcome.INFRA_ERROR: ("!", "bold magenta"),
     Outcome.UNVERIFIED: ("?", "bold yellow"),
+    Outcome.FLAKY: ("~", "bold yellow"),
 }
 
 MEANING = {
@@ -36,4 +38,5 @@ MEANING = {
     Outcome.BUILD_ERROR: "image failed to build",
     Outcome.INFRA_ERROR: "docker or orchestrator error",
     Outcome.UNVERIFIED: "client exited 0 but the capture does not show it (counts as failed)",
+    Outcome.FLAKY: "failed, then passed on a retry (counts as failed)",
 }

@@ -172,6 +172,7 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "logs",
         "evidence",
         "media",
+        "attempts",
         "expected",
     }
     assert cell["outcome"] == "failed"
