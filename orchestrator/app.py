@@ -16,13 +16,16 @@ from orchestrator.config import Matrix
 from orchestrator.engine.client import DockerEngine, connect
 from orchestrator.errors import BuildFailed, Interrupted
 from orchestrator.images import ImageBuilder, ImageOutcome
+from orchestrator.merge import copy_shard_files, merge_results
 from orchestrator.model import CellResult, PlannedCell
 from orchestrator.planner import plan, shard
 from orchestrator.ports import RUN_LABEL
 from orchestrator.progress import reporter_for
 from orchestrator.render import terminal
+from orchestrator.render.html import render_html
 from orchestrator.render.markdown import render_markdown
 from orchestrator.results import (
+    RESULTS_HTML,
     RESULTS_JSON,
     RESULTS_MD,
     ImplementationRecord,
@@ -31,6 +34,8 @@ from orchestrator.results import (
     RunResults,
     RunStatus,
     TestRecord,
+    json_text,
+    load_results,
     new_run_id,
     point_latest,
     utc_now,
@@ -159,8 +164,26 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
 
 def _finish(store: ResultStore, run_dir: Path, status: RunStatus) -> RunResults:
     results = store.finish(status)
-    write_atomically(run_dir / RESULTS_MD, render_markdown(results))
+    write_reports(results, run_dir)
     return results
+
+
+def write_reports(results: RunResults, run_dir: Path) -> None:
+    write_atomically(run_dir / RESULTS_MD, render_markdown(results))
+    write_atomically(run_dir / RESULTS_HTML, render_html(results))
+
+
+def merge_runs(sources: Sequence[Path], results_dir: Path) -> tuple[RunResults, Path]:
+    """Merge shard runs into a new run folder (results, reports, every shard's logs)."""
+    folders = [s if s.is_dir() else s.parent for s in sources]
+    results = merge_results([load_results(folder) for folder in folders])
+    run_dir = results_dir / results.run.id
+    run_dir.mkdir(parents=True)
+    copy_shard_files(folders, run_dir)
+    write_atomically(run_dir / RESULTS_JSON, json_text(results))
+    write_reports(results, run_dir)
+    point_latest(results_dir, run_dir)
+    return results, run_dir
 
 
 def _needed_implementations(matrix: Matrix, planned: Sequence[PlannedCell]) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,16 +22,21 @@ from orchestrator.app import (
     build_images,
     clean,
     engine_for,
+    merge_runs,
     print_summary,
     run_matrix,
 )
 from orchestrator.config import Matrix, load_matrix, suggestion
 from orchestrator.errors import ConfigError, InteropError, Interrupted
-from orchestrator.render.markdown import render_markdown
-from orchestrator.results import load_results, to_json
+from orchestrator.merge import diff_runs
+from orchestrator.readme import update_readme
+from orchestrator.render.html import render_html
+from orchestrator.render.junit import render_junit
+from orchestrator.render.markdown import render_diff, render_markdown
+from orchestrator.results import json_text, load_results
 
 EXIT_OK, EXIT_CELLS_FAILED = 0, 1
-REPORT_FORMATS = ("markdown", "json")
+REPORT_FORMATS = ("markdown", "json", "html", "junit")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -162,6 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
     report.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    report.add_argument(
+        "--diff",
+        type=Path,
+        metavar="OLD",
+        help="(markdown) append what changed since this older results.json or run folder",
+    )
+
+    merge = commands.add_parser("merge", help="combine shard runs into one run")
+    merge.add_argument("shards", type=Path, nargs="+", help="run folders or results.json files")
+
+    diff = commands.add_parser("diff", help="what changed between two runs")
+    diff.add_argument("old", type=Path, help="the older results.json or run folder")
+    diff.add_argument("new", type=Path, help="the newer results.json or run folder")
+
+    readme = commands.add_parser(
+        "readme", help="update README.md's grid block if a verdict changed"
+    )
+    readme.add_argument("results", type=Path, help="a results.json or run folder")
+    readme.add_argument("--readme", type=Path, default=Path("README.md"))
 
     cleaning = commands.add_parser("clean", help="remove containers and networks runs left")
     cleaning.add_argument("--run", help="only this run id")
@@ -193,6 +216,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
     if args.command == "report":
         return _report(args, console)
+    if args.command == "diff":
+        old, new = load_results(args.old), load_results(args.new)
+        sys.stdout.write(render_diff(diff_runs(old, new), old, new))
+        return EXIT_OK
+    if args.command == "readme":
+        return _readme(args, console)
     if args.command == "clean":
         containers, networks = clean(console, args.run)
         console.print(f"removed {containers} containers and {networks} networks")
@@ -204,6 +233,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     matrix = load_matrix(args.file)
     if args.command == "list":
         _list(matrix, console)
+        return EXIT_OK
+    if args.command == "merge":
+        results, run_dir = merge_runs(args.shards, matrix.settings.results_dir)
+        print_summary(results, run_dir, console)
         return EXIT_OK
     if args.command == "build":
         for name in args.names:
@@ -250,13 +283,36 @@ def _report(args: argparse.Namespace, console: Console) -> int:
         source = load_matrix(args.file).settings.results_dir / "latest"
     results = load_results(source)
     if args.format == "json":
-        text = json.dumps(to_json(results), indent=2) + "\n"
+        text = json_text(results)
+    elif args.format == "html":
+        text = render_html(results)
+    elif args.format == "junit":
+        text = render_junit(results)
     else:
         text = render_markdown(results)
+    if args.diff:
+        if args.format != "markdown":
+            raise ConfigError("--diff goes with --format markdown")
+        old = load_results(args.diff)
+        text += "\n" + render_diff(diff_runs(old, results), old, results)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _readme(args: argparse.Namespace, console: Console) -> int:
+    try:
+        text = args.readme.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{args.readme}: cannot read ({error})") from None
+    updated = update_readme(text, load_results(args.results))
+    if updated is None:
+        console.print(f"{args.readme}: verdicts unchanged, left as it is")
+    else:
+        args.readme.write_text(updated, encoding="utf-8")
+        console.print(f"{args.readme}: grid updated")
     return EXIT_OK
 
 

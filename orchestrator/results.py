@@ -32,6 +32,7 @@ from orchestrator.model import (
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
 RESULTS_MD = "results.md"
+RESULTS_HTML = "results.html"
 LATEST = "latest"
 
 
@@ -180,6 +181,10 @@ def _evidence_from_json(data: dict[str, Any]) -> Verification:
     )
 
 
+def json_text(results: RunResults) -> str:
+    return json.dumps(to_json(results), indent=2) + "\n"
+
+
 def from_json(data: Any, source: Path) -> RunResults:
     """Parse a results document; any deviation from the schema is a ResultsError."""
     try:
@@ -305,9 +310,7 @@ class ResultStore:
         return self._results
 
     def _flush(self) -> None:
-        write_atomically(
-            self.run_dir / RESULTS_JSON, json.dumps(to_json(self._results), indent=2) + "\n"
-        )
+        write_atomically(self.run_dir / RESULTS_JSON, json_text(self._results))
 
 
 def point_latest(results_dir: Path, run_dir: Path) -> None:

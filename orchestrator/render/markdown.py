@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestrator.merge import RunDiff
 from orchestrator.model import Cell, CellResult, Outcome, Traffic
 from orchestrator.render.grid import axes, by_cell, tally
 from orchestrator.render.symbols import EMOJI, MEANING
@@ -13,7 +14,7 @@ MEDIA_TESTS = ("audio", "video")
 def render_markdown(results: RunResults, title: str = "WebRTC interop matrix") -> str:
     lines = [f"# {title}", "", summary_line(results), ""]
     lines += grids(results)
-    lines += ["**Legend:** " + " · ".join(f"{EMOJI[o]} {MEANING[o]}" for o in Outcome), ""]
+    lines += [legend(), ""]
     lines += _failures(results)
     lines += _media(results)
     lines += _evidence(results)
@@ -27,17 +28,23 @@ def render_markdown(results: RunResults, title: str = "WebRTC interop matrix") -
     return "\n".join(lines)
 
 
-def grids(results: RunResults) -> list[str]:
-    """One grid per test case, with footnotes for cells the expectations file explains."""
+def grids(results: RunResults, timings: bool = True) -> list[str]:
+    """One grid per test case, with footnotes for cells the expectations file explains.
+
+    Without `timings` the grids hold verdicts only, so two runs with the same verdicts
+    render identically (what the README block is compared by).
+    """
     found = by_cell(results.cells)
     order = tuple(i.name for i in results.implementations)
     lines: list[str] = []
     for test in results.tests:
-        lines += _grid(test, found, order)
+        lines += _grid(test, found, order, timings)
     return lines
 
 
-def _grid(test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...]) -> list[str]:
+def _grid(
+    test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...], timings: bool
+) -> list[str]:
     servers, clients = axes(found, test.name, order)
     if not servers:
         return []
@@ -54,7 +61,7 @@ def _grid(test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...
             if result is None:
                 row.append(" ")
                 continue
-            text = _cell_text(result)
+            text = _cell_text(result) if timings else EMOJI[result.outcome]
             note = _expectation_note(result)
             if note:
                 notes.append(note)
@@ -65,6 +72,10 @@ def _grid(test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...
     if notes:
         lines += [f"{n}. {note}" for n, note in enumerate(notes, 1)] + [""]
     return lines
+
+
+def legend() -> str:
+    return "**Legend:** " + " · ".join(f"{EMOJI[o]} {MEANING[o]}" for o in Outcome)
 
 
 def _expectation_note(result: CellResult) -> str | None:
@@ -199,3 +210,36 @@ def _or_dash(value: int | None) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_diff(change: RunDiff, old: RunResults, new: RunResults) -> str:
+    """What changed between two runs, for the nightly summary."""
+    lines = [f"## Changes since run `{old.run.id}`", ""]
+    if change.empty:
+        return "\n".join([*lines, "No verdict or version changed.", ""])
+    sections = (
+        ("New failures", change.new_failures),
+        ("Fixed", change.fixes),
+        ("Changed", change.other_changes),
+        ("New cells", change.appeared),
+        ("Cells no longer run", change.vanished),
+    )
+    for title, changes in sections:
+        if not changes:
+            continue
+        lines += [f"### {title}", ""]
+        for item in changes:
+            was = f"{EMOJI[item.before]} {item.before.value}" if item.before else "—"
+            now = f"{EMOJI[item.after]} {item.after.value}" if item.after else "—"
+            cell = item.cell
+            lines.append(
+                f"- {cell.test}: {cell.server} → {cell.client}: {was} → {now}"
+                + (f" ({_escape(item.reason)})" if item.after and item.reason else "")
+            )
+        lines.append("")
+    if change.versions:
+        lines += ["### Versions", ""]
+        for name, component, was_version, now_version in change.versions:
+            lines.append(f"- {name}: {component} {was_version or '—'} → {now_version or '—'}")
+        lines.append("")
+    return "\n".join(lines)

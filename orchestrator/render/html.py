@@ -1,0 +1,118 @@
+"""results → one self-contained HTML page: no scripts, fonts or styles fetched from anywhere.
+
+Cells are coloured by outcome, carry the reason as a tooltip and link to the cell's
+log folder (relative to the run folder, where results.html is written).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from orchestrator.model import Cell, CellResult, Outcome
+from orchestrator.render.grid import axes, by_cell
+from orchestrator.render.markdown import summary_line
+from orchestrator.render.symbols import EMOJI, MEANING
+from orchestrator.results import RunResults
+
+COLOURS = {
+    Outcome.PASSED: "#2da44e",
+    Outcome.FAILED: "#cf222e",
+    Outcome.TIMEOUT: "#bf8700",
+    Outcome.UNSUPPORTED: "#d0d7de",
+    Outcome.SERVER_ERROR: "#8250df",
+    Outcome.BUILD_ERROR: "#8250df",
+    Outcome.INFRA_ERROR: "#57606a",
+    Outcome.UNVERIFIED: "#fb8f44",
+    Outcome.FLAKY: "#d4a72c",
+}
+
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1f2328; }
+table.grid { border-collapse: collapse; margin: 0.5em 0 2em; }
+table.grid th, table.grid td { border: 1px solid #d0d7de; padding: 0; text-align: center; }
+table.grid th { padding: 6px 10px; background: #f6f8fa; }
+table.grid td a { display: block; min-width: 6em; padding: 8px 6px; color: #fff;
+                  text-decoration: none; font-weight: 600; }
+table.grid td.unsupported a { color: #57606a; }
+table.list { border-collapse: collapse; }
+table.list td, table.list th { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
+.legend span { display: inline-block; margin-right: 1em; }
+.swatch { display: inline-block; width: 1em; height: 1em; vertical-align: -2px;
+          margin-right: 0.3em; border-radius: 2px; }
+small { color: #57606a; }
+"""
+
+
+def render_html(results: RunResults, title: str = "WebRTC interop matrix") -> str:
+    found = by_cell(results.cells)
+    order = tuple(i.name for i in results.implementations)
+    body = [f"<h1>{escape(title)}</h1>", f"<p>{escape(summary_line(results))}</p>"]
+    for test in results.tests:
+        servers, clients = axes(found, test.name, order)
+        if not servers:
+            continue
+        body.append(f"<h2>{escape(test.name)}</h2>")
+        if test.description:
+            body.append(f"<p>{escape(test.description)}</p>")
+        body.append(
+            '<table class="grid"><tr><th>server ↓ / client →</th>'
+            + "".join(f"<th>{escape(c)}</th>" for c in clients)
+            + "</tr>"
+        )
+        for server in servers:
+            row = [f"<th>{escape(server)}</th>"]
+            for client in clients:
+                row.append(_cell(found.get(Cell(test.name, server, client))))
+            body.append("<tr>" + "".join(row) + "</tr>")
+        body.append("</table>")
+    body.append(
+        '<p class="legend">'
+        + "".join(
+            f'<span><i class="swatch" style="background:{COLOURS[o]}"></i>'
+            f"{escape(MEANING[o])}</span>"
+            for o in Outcome
+        )
+        + "</p>"
+    )
+    body.append(
+        '<h2>Versions</h2><table class="list"><tr><th>implementation</th>'
+        "<th>image</th><th>versions</th></tr>"
+    )
+    for record in results.implementations:
+        versions = ", ".join(f"{k} {v}" for k, v in record.versions) or "—"
+        body.append(
+            f"<tr><td>{escape(record.name)}</td><td><code>{escape(record.image)}"
+            f"</code></td><td>{escape(versions)}</td></tr>"
+        )
+    body.append("</table>")
+    run = results.run
+    body.append(
+        f"<p><small>Run {escape(run.id)} · orchestrator "
+        f"{escape(run.orchestrator_version)} · {run.parallelism} cells in parallel"
+        "</small></p>"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def _cell(result: CellResult | None) -> str:
+    if result is None:
+        return "<td></td>"
+    outcome = result.outcome
+    tooltip = f"{outcome.value}: {result.reason}"
+    if result.expected and result.as_expected:
+        tooltip += f"\nknown cause: {result.expected.reason}"
+    label = EMOJI[outcome]
+    wire = result.verification
+    if wire is not None and wire.connect_time_s is not None:
+        label += f" {wire.connect_time_s * 1000:.0f} ms"
+    folder = f"logs/{result.cell.slug}/"
+    href = f' href="{escape(folder)}"' if result.logs else ""
+    return (
+        f'<td class="{outcome.value}" style="background:{COLOURS[outcome]}" '
+        f'title="{escape(tooltip)}"><a{href}>{escape(label)}</a></td>'
+    )
