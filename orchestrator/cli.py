@@ -22,9 +22,11 @@ from orchestrator.app import (
     build_images,
     clean,
     engine_for,
+    load_images,
     merge_runs,
     print_summary,
     run_matrix,
+    save_images,
 )
 from orchestrator.config import Matrix, load_matrix, suggestion
 from orchestrator.errors import ConfigError, InteropError, Interrupted
@@ -33,7 +35,7 @@ from orchestrator.readme import update_readme
 from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_diff, render_markdown
-from orchestrator.results import json_text, load_results
+from orchestrator.results import RunResults, json_text, load_results
 
 EXIT_OK, EXIT_CELLS_FAILED = 0, 1
 REPORT_FORMATS = ("markdown", "json", "html", "junit")
@@ -143,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "known failure that now passes)",
     )
     run.add_argument(
+        "--no-screenshot",
+        action="store_true",
+        help="skip results.png, the picture of the HTML report",
+    )
+    run.add_argument(
         "--no-capture",
         action="store_true",
         help="no packet capture, so verdicts are not checked against the wire",
@@ -153,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="build implementation images")
     build.add_argument("names", nargs="*", help="implementations (default: all)")
+    build.add_argument(
+        "--cache-from-tags",
+        action="store_true",
+        help="reuse layers of the images already tagged (after `images load` in CI)",
+    )
+
+    images = commands.add_parser("images", help="save or load all images as one tar (CI)")
+    images.add_argument("action", choices=("save", "load"))
+    images.add_argument("tarball", type=Path)
 
     commands.add_parser("list", help="show implementations, roles, test cases and versions")
 
@@ -179,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changed between two runs")
     diff.add_argument("old", type=Path, help="the older results.json or run folder")
     diff.add_argument("new", type=Path, help="the newer results.json or run folder")
+
+    check = commands.add_parser(
+        "check", help="exit 1 if a run deviates from expectations.yaml (CI gate)"
+    )
+    check.add_argument("results", type=Path, help="a results.json or run folder")
 
     readme = commands.add_parser(
         "readme", help="update README.md's grid block if a verdict changed"
@@ -222,6 +243,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     if args.command == "readme":
         return _readme(args, console)
+    if args.command == "check":
+        return _gate(load_results(args.results), console)
     if args.command == "clean":
         containers, networks = clean(console, args.run)
         console.print(f"removed {containers} containers and {networks} networks")
@@ -245,7 +268,15 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
                     f"unknown implementation '{name}'"
                     f"{suggestion(name, matrix.implementation_names)}"
                 )
-        build_images(matrix, tuple(args.names), console)
+        build_images(matrix, tuple(args.names), console, args.cache_from_tags)
+        return EXIT_OK
+    if args.command == "images":
+        if args.action == "save":
+            saved = save_images(matrix, args.tarball, console)
+            console.print(f"saved {len(saved)} images to {args.tarball}")
+        else:
+            loaded = load_images(args.tarball, console)
+            console.print(f"loaded {len(loaded)} images from {args.tarball}")
         return EXIT_OK
     request = RunRequest(
         servers=args.server,
@@ -256,24 +287,14 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         keep_containers=args.keep_containers,
         build=not args.no_build,
         capture=not args.no_capture,
+        screenshot=not args.no_screenshot,
         retries=args.retries,
         shard=args.shard,
     )
     results, run_dir = run_matrix(matrix, request, console)
     print_summary(results, run_dir, console)
     if args.check_expectations:
-        deviations = [r for r in results.cells if r.deviates]
-        for result in deviations:
-            console.print(
-                f"deviation: {result.cell.slug}: {result.outcome.value}"
-                + (
-                    f" (expected {result.expected.outcome.value})"
-                    if result.expected
-                    else " (not in expectations.yaml)"
-                ),
-                highlight=False,
-            )
-        return EXIT_CELLS_FAILED if deviations else EXIT_OK
+        return _gate(results, console)
     return EXIT_CELLS_FAILED if any(r.outcome.is_failure for r in results.cells) else EXIT_OK
 
 
@@ -300,6 +321,24 @@ def _report(args: argparse.Namespace, console: Console) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _gate(results: RunResults, console: Console) -> int:
+    """1 only on a deviation from the expectations: a new failure, or a fixed known one."""
+    deviations = [r for r in results.cells if r.deviates]
+    for result in deviations:
+        known = (
+            f"expected {result.expected.outcome.value}"
+            if result.expected
+            else "not in expectations.yaml"
+        )
+        console.print(
+            f"deviation: {result.cell.slug}: {result.outcome.value} ({known}): {result.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(deviations)} deviation(s) from the expectations")
+    return EXIT_CELLS_FAILED if deviations else EXIT_OK
 
 
 def _readme(args: argparse.Namespace, console: Console) -> int:

@@ -85,6 +85,8 @@ class Settings:
     debian_mirror: str
     capture: bool
     capture_context: Path
+    screenshot: bool
+    screenshot_context: Path
     expectations: Path
 
 
@@ -313,6 +315,8 @@ class _Reader:
         )
         if settings.capture:
             self.context(settings.capture_context, ("settings", "capture_context"))
+        if settings.screenshot:
+            self.context(settings.screenshot_context, ("settings", "screenshot_context"))
         if any(i.build_context for i in implementations):
             self.context(settings.base_context, ("settings", "base_context"))
         return Matrix(self.path, settings, tests, implementations)
@@ -335,6 +339,8 @@ class _Reader:
             "debian_mirror",
             "capture",
             "capture_context",
+            "screenshot",
+            "screenshot_context",
             "expectations",
         )
         raw = self.mapping(value, at, keys)
@@ -381,6 +387,16 @@ class _Reader:
                 "a URL",
             ),
             capture=self.typed(raw.get("capture", True), (*at, "capture"), bool, "true or false"),
+            screenshot=self.typed(
+                raw.get("screenshot", True), (*at, "screenshot"), bool, "true or false"
+            ),
+            screenshot_context=root
+            / self.typed(
+                raw.get("screenshot_context", "images/screenshot"),
+                (*at, "screenshot_context"),
+                str,
+                "a directory path",
+            ),
             expectations=root
             / self.typed(
                 raw.get("expectations", "expectations.yaml"),

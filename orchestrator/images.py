@@ -6,12 +6,13 @@ A failed build costs that implementation's cells (`build-error`), never the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.config import Implementation, Matrix
 from orchestrator.engine.client import DockerEngine, ImageBuildError
 from orchestrator.errors import EngineError
+from orchestrator.ports import BuildSpec
 
 VERSIONS_PATH = "/interop/versions.json"
 IMAGE_LABEL = "org.webrtc-interop.implementation"
@@ -40,8 +41,10 @@ class ImageBuilder:
         log_dir: Path,
         note: Callable[[str], None],
         status: Callable[[str], None],
+        cache_from_tags: bool = False,
     ) -> None:
         self.engine = engine
+        self.cache_from_tags = cache_from_tags
         self.matrix = matrix
         self.settings = matrix.settings
         self.log_dir = log_dir
@@ -52,34 +55,27 @@ class ImageBuilder:
     def base_reference(self) -> str:
         return f"{self.settings.image_prefix}/base:latest"
 
-    @property
-    def capture_reference(self) -> str:
-        return f"{self.settings.image_prefix}/capture:latest"
+    def prepare_tool(self, name: str, context: Path) -> str:
+        """Build a tool image (the packet recorder, the screenshot browser) on the base.
 
-    def prepare_capture(self) -> str:
-        """Build the packet recorder image; it is infrastructure, so failing stops the run."""
+        Tools are infrastructure, not implementations: a failure raises instead of
+        becoming a cell outcome.
+        """
         if self.engine.image_id(self.base_reference) is None and self._build_base():
-            raise EngineError("the base image failed to build, so the capture image cannot")
-        log = self.log_dir / "capture.log"
-        self.status("building the capture image")
+            raise EngineError(f"the base image failed to build, so the {name} image cannot")
+        reference = f"{self.settings.image_prefix}/{name}:latest"
+        log = self.log_dir / f"{name}.log"
         try:
-            self.engine.build(
-                self.settings.capture_context,
-                None,
-                self.capture_reference,
-                {"BASE_IMAGE": self.base_reference},
-                {},
-                {IMAGE_LABEL: "capture"},
+            self._build_image(
+                name,
+                BuildSpec(context, reference, buildargs={"BASE_IMAGE": self.base_reference}),
                 log,
-                self.settings.build_timeout_s,
-                lambda step: self.status(f"capture: {step}"),
             )
         except ImageBuildError as error:
             raise EngineError(
-                f"the capture image failed to build: {error.reason} (log: {log});"
-                " --no-capture runs without wire verification"
+                f"the {name} image failed to build: {error.reason} (log: {log})"
             ) from None
-        return self.capture_reference
+        return reference
 
     def prepare(self, names: Iterable[str]) -> dict[str, ImageOutcome]:
         """Build (or find) every named implementation's image; never raises for one image."""
@@ -133,17 +129,15 @@ class ImageBuilder:
                 extra_files["extra-ca/extra.pem"] = bundle.read_text(
                     encoding="utf-8", errors="replace"
                 )
-            self.status("building base image")
-            self.engine.build(
-                self.settings.base_context,
-                None,
-                self.base_reference,
-                {"DEBIAN_IMAGE": self.settings.base_image},
-                extra_files,
-                {IMAGE_LABEL: "base"},
+            self._build_image(
+                "base",
+                BuildSpec(
+                    self.settings.base_context,
+                    self.base_reference,
+                    buildargs={"DEBIAN_IMAGE": self.settings.base_image},
+                    extra_files=extra_files,
+                ),
                 log,
-                self.settings.build_timeout_s,
-                lambda step: self.status(f"base: {step}"),
             )
         except (ImageBuildError, EngineError, OSError) as error:
             reason = error.reason if isinstance(error, ImageBuildError) else str(error)
@@ -157,18 +151,19 @@ class ImageBuilder:
         name = implementation.name
         reference = implementation.image_reference(self.settings.image_prefix)
         log = self.log_dir / f"{name}.log"
-        self.status(f"building {name}")
         try:
-            image_id = self.engine.build(
-                implementation.build_context,
-                implementation.dockerfile,
-                reference,
-                {"BASE_IMAGE": self.base_reference, **implementation.all_build_args()},
-                {},
-                {IMAGE_LABEL: name},
+            image_id = self._build_image(
+                name,
+                BuildSpec(
+                    implementation.build_context,
+                    reference,
+                    dockerfile=implementation.dockerfile,
+                    buildargs={
+                        "BASE_IMAGE": self.base_reference,
+                        **implementation.all_build_args(),
+                    },
+                ),
                 log,
-                self.settings.build_timeout_s,
-                lambda step: self.status(f"{name}: {step}"),
             )
         except ImageBuildError as error:
             self.note(f"{name}: image failed to build: {error.reason} (log: {log})")
@@ -177,6 +172,19 @@ class ImageBuilder:
             return self._failed(implementation, str(error), log)
         self.note(f"{name}: image ready ({reference})")
         return self._ready(implementation, reference, image_id, "built", log)
+
+    def _build_image(self, name: str, spec: BuildSpec, log: Path) -> str:
+        """Every build goes through here: progress, our label, and the image's own tag as a
+        cache source when asked (after `images load` in CI, so nothing is rebuilt)."""
+        self.status(f"building {name}")
+        spec = replace(
+            spec,
+            labels={**spec.labels, IMAGE_LABEL: name},
+            cache_from=(spec.tag, self.base_reference) if self.cache_from_tags else (),
+        )
+        return self.engine.build(
+            spec, log, self.settings.build_timeout_s, lambda step: self.status(f"{name}: {step}")
+        )
 
     def _prebuilt(self, implementation: Implementation) -> ImageOutcome:
         reference = implementation.image_reference(self.settings.image_prefix)

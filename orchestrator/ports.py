@@ -11,6 +11,7 @@ import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 LABEL_PREFIX = "org.webrtc-interop"
@@ -28,6 +29,19 @@ class ContainerSpec:
     command: tuple[str, ...] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """One image build: a context directory, what goes into it, and how to tag it."""
+
+    context: Path
+    tag: str
+    dockerfile: str | None = None  # relative to the context; None: its own Dockerfile
+    buildargs: Mapping[str, str] = field(default_factory=dict)
+    extra_files: Mapping[str, str] = field(default_factory=dict)  # path in context -> text
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cache_from: tuple[str, ...] = ()  # images whose layers may be reused (CI after a load)
 
 
 class Cancelled(Exception):

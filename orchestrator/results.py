@@ -33,6 +33,7 @@ SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
 RESULTS_MD = "results.md"
 RESULTS_HTML = "results.html"
+RESULTS_PNG = "results.png"
 LATEST = "latest"
 
 

@@ -28,7 +28,7 @@ from requests.exceptions import RequestException
 from orchestrator.engine.baseimage import ensure_upstream_base
 from orchestrator.engine.daemon import ensure_engine
 from orchestrator.errors import EngineError
-from orchestrator.ports import Cancelled, ContainerSpec
+from orchestrator.ports import BuildSpec, Cancelled, ContainerSpec
 
 POLL_INTERVAL_S = 0.2
 CAPTURE_FILE = "/capture/capture.pcap"
@@ -59,18 +59,9 @@ class DockerEngine:
         return ensure_upstream_base(self.client, reference, mirror, log_path, say)
 
     def build(
-        self,
-        context: Path,
-        dockerfile: str | None,
-        tag: str,
-        buildargs: Mapping[str, str],
-        extra_files: Mapping[str, str],
-        labels: Mapping[str, str],
-        log_path: Path,
-        timeout_s: float,
-        on_step: Callable[[str], None],
+        self, spec: BuildSpec, log_path: Path, timeout_s: float, on_step: Callable[[str], None]
     ) -> str:
-        """Build `context` (plus `extra_files`) as `tag`; return the image id.
+        """Build `spec`; return the image id.
 
         The build log goes to `log_path` as it streams; `on_step` gets each
         `Step n/m` line so a long build shows progress.
@@ -78,15 +69,16 @@ class DockerEngine:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + timeout_s
         image_id = None
-        with _context_archive(context, extra_files) as archive, log_path.open("w") as log:
+        with _context_archive(spec.context, spec.extra_files) as archive, log_path.open("w") as log:
             try:
                 stream = self.client.api.build(
                     fileobj=archive,
                     custom_context=True,
-                    dockerfile=dockerfile,
-                    tag=tag,
-                    buildargs=dict(buildargs),
-                    labels=dict(labels),
+                    dockerfile=spec.dockerfile,
+                    tag=spec.tag,
+                    buildargs=dict(spec.buildargs),
+                    labels=dict(spec.labels),
+                    cache_from=list(spec.cache_from) or None,
                     rm=True,
                     forcerm=True,
                     decode=True,
@@ -111,7 +103,7 @@ class DockerEngine:
                 log.write(f"ERROR: {error}\n")
                 raise ImageBuildError(_last_line(str(error))) from error
         if image_id is None:
-            image_id = self.image_id(tag)
+            image_id = self.image_id(spec.tag)
         if image_id is None:
             raise ImageBuildError("the builder reported no image")
         return image_id
@@ -123,6 +115,37 @@ class DockerEngine:
             return None
         except APIError as error:
             raise EngineError(f"cannot inspect image {reference}: {error.explanation}") from error
+
+    def save_images(self, references: list[str], path: Path) -> None:
+        """One tar of several images (shared layers once), like `docker save a b c`."""
+        # docker-py's public get_image takes a single name; the endpoint takes several.
+        api: Any = self.client.api
+        try:
+            response = api._get(api._url("/images/get"), params={"names": references}, stream=True)
+            api._raise_for_status(response)
+            with path.open("wb") as tarball:
+                for chunk in response.iter_content(chunk_size=2 << 20):
+                    tarball.write(chunk)
+        except (DockerException, RequestException) as error:
+            path.unlink(missing_ok=True)
+            raise EngineError(f"cannot save images to {path}: {error}") from error
+
+    def load_images(self, path: Path) -> list[str]:
+        """Load a tar written by `save_images`; return the tags it brought."""
+        try:
+            with path.open("rb") as tarball:
+                api: Any = self.client.api  # load_image is untyped in the stubs
+                events = list(api.load_image(tarball))
+        except (DockerException, RequestException, OSError) as error:
+            raise EngineError(f"cannot load images from {path}: {error}") from error
+        failures = [e["error"] for e in events if "error" in e]
+        if failures:
+            raise EngineError(f"cannot load images from {path}: {failures[0]}")
+        return [
+            e["stream"].split("Loaded image: ", 1)[1].strip()
+            for e in events
+            if "Loaded image: " in e.get("stream", "")
+        ]
 
     def pull(self, reference: str) -> str | None:
         """Pull a prebuilt image; None when the registry cannot provide it."""
@@ -221,6 +244,52 @@ class DockerEngine:
             yield DockerRecorder(container)
         finally:
             _remove_quietly(partial(container.remove, force=True))
+
+    def screenshot(
+        self,
+        image: str,
+        html: str,
+        size: tuple[int, int],
+        labels: Mapping[str, str],
+        timeout_s: float = 90,
+    ) -> bytes:
+        """Render `html` in the screenshot image's headless browser, offline; the PNG."""
+        try:
+            container = self.client.containers.create(
+                image,
+                command=[f"--window-size={size[0]},{size[1]}", "file:///report/results.html"],
+                network_mode="none",
+                labels=dict(labels),
+                shm_size="256m",
+            )
+        except APIError as error:
+            raise EngineError(
+                f"cannot create the screenshot container: {error.explanation}"
+            ) from error
+        try:
+            page = BytesIO()
+            with tarfile.open(fileobj=page, mode="w") as archive:
+                data = html.encode()
+                member = tarfile.TarInfo("results.html")
+                member.size = len(data)
+                archive.addfile(member, BytesIO(data))
+            container.put_archive("/report", page.getvalue())
+            container.start()
+            status = container.wait(timeout=timeout_s)
+            if status.get("StatusCode") != 0:
+                tail = bytes(container.logs()).decode(errors="replace").strip().splitlines()
+                raise EngineError(
+                    f"headless chromium exited with {status.get('StatusCode')}: "
+                    f"{tail[-1] if tail else 'no output'}"
+                )
+            png = _file_from_container(container, "/report/results.png")
+        except (DockerException, RequestException, tarfile.TarError) as error:
+            raise EngineError(f"screenshot failed: {error}") from error
+        finally:
+            _remove_quietly(partial(container.remove, force=True))
+        if not png:
+            raise EngineError("headless chromium wrote no screenshot")
+        return png
 
     def remove_labelled(self, label: str) -> tuple[int, int]:
         """Force-remove containers, then networks, carrying `label`; return both counts."""

@@ -14,16 +14,19 @@ from orchestrator.render.markdown import summary_line
 from orchestrator.render.symbols import EMOJI, MEANING
 from orchestrator.results import RunResults
 
+CELL_WIDTH_PX, CELL_HEIGHT_PX = 114, 38  # a cell's link box plus its border
+# Every colour differs from every other and from the table lines (#d0d7de), so the
+# screenshot test can count the cells by colour.
 COLOURS = {
     Outcome.PASSED: "#2da44e",
     Outcome.FAILED: "#cf222e",
     Outcome.TIMEOUT: "#bf8700",
-    Outcome.UNSUPPORTED: "#d0d7de",
+    Outcome.UNSUPPORTED: "#e8ebef",
     Outcome.SERVER_ERROR: "#8250df",
-    Outcome.BUILD_ERROR: "#8250df",
+    Outcome.BUILD_ERROR: "#953800",
     Outcome.INFRA_ERROR: "#57606a",
     Outcome.UNVERIFIED: "#fb8f44",
-    Outcome.FLAKY: "#d4a72c",
+    Outcome.FLAKY: "#0969da",
 }
 
 STYLE = """
@@ -31,8 +34,9 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1f2328; }
 table.grid { border-collapse: collapse; margin: 0.5em 0 2em; }
 table.grid th, table.grid td { border: 1px solid #d0d7de; padding: 0; text-align: center; }
 table.grid th { padding: 6px 10px; background: #f6f8fa; }
-table.grid td a { display: block; min-width: 6em; padding: 8px 6px; color: #fff;
-                  text-decoration: none; font-weight: 600; }
+table.grid td a { display: block; box-sizing: border-box; width: 112px; height: 36px;
+                  line-height: 36px; color: #fff; text-decoration: none; font-weight: 600;
+                  white-space: nowrap; overflow: hidden; }
 table.grid td.unsupported a { color: #57606a; }
 table.list { border-collapse: collapse; }
 table.list td, table.list th { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
@@ -97,6 +101,19 @@ def render_html(results: RunResults, title: str = "WebRTC interop matrix") -> st
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+def page_size(results: RunResults) -> tuple[int, int]:
+    """A browser window (width, height) that shows the whole page, every grid included."""
+    found = by_cell(results.cells)
+    order = tuple(i.name for i in results.implementations)
+    width, height = 900, 420 + 56 * len(results.implementations)
+    for test in results.tests:
+        servers, clients = axes(found, test.name, order)
+        if servers:
+            height += 130 + CELL_HEIGHT_PX * len(servers)
+            width = max(width, 260 + CELL_WIDTH_PX * len(clients))
+    return width, height
 
 
 def _cell(result: CellResult | None) -> str:

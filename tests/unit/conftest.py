@@ -12,6 +12,7 @@ settings:
   jobs: 2
   extra_ca_bundle: ""
   capture: false
+  screenshot: false
 tests:
   peerconnection:
     timeout: 10

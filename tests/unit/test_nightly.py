@@ -16,7 +16,7 @@ from orchestrator.merge import diff_runs, merge_results
 from orchestrator.model import Cell, CellResult, Expectation, Outcome
 from orchestrator.planner import plan, shard
 from orchestrator.readme import END, START, update_readme
-from orchestrator.render.html import render_html
+from orchestrator.render.html import COLOURS, render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.results import RunResults, json_text
 from tests.unit.conftest import VALID, WriteMatrix
@@ -89,7 +89,7 @@ def test_merge_command_copies_every_shards_logs(
         folders.append(str(folder))
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(
-        "settings: {capture: false, results_dir: out}\ntests: {t: {}}\n"
+        "settings: {capture: false, screenshot: false, results_dir: out}\ntests: {t: {}}\n"
         "implementations: {a: {image: x, roles: {server: all}}}\n"
     )
     assert main(["-f", str(matrix), "merge", *folders]) == 0
@@ -148,6 +148,8 @@ def test_html_is_self_contained_and_links_each_cell_to_its_logs() -> None:
     assert 'href="logs/datachannel/pion__aiortc/"' in page
     assert 'title="failed: SCTP | abort"' in page
     assert page.count('<td class="') == 2
+    assert len(set(COLOURS.values())) == len(COLOURS) == len(Outcome)
+    assert "#d0d7de" not in COLOURS.values()  # the table lines
 
 
 README = f"intro\n{START}\nold\n{END}\noutro\n"
