@@ -56,7 +56,7 @@ class RunRequest:
     build: bool = True
     capture: bool = True  # and the matrix's settings.capture
     screenshot: bool = True  # and the matrix's settings.screenshot
-    retries: int = 0
+    retries: int | None = None  # None: settings.retries
     shard: tuple[int, int] = (1, 1)  # run the I-th of N slices of the cells
 
 
@@ -126,7 +126,7 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
                     request.timeout_s,
                     request.keep_containers,
                     capture_image,
-                    request.retries,
+                    matrix.settings.retries if request.retries is None else request.retries,
                 ),
                 cancel=cancel,
             )

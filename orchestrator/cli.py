@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--retries",
         type=_count,
-        default=0,
-        help="re-run a failed cell up to N more times; fail-then-pass shows as flaky",
+        help="re-run a failed cell up to N more times (default: settings.retries); "
+        "fail-then-pass shows as flaky",
     )
     run.add_argument(
         "--shard",

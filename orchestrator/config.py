@@ -75,6 +75,7 @@ class Implementation:
 @dataclass(frozen=True)
 class Settings:
     jobs: int
+    retries: int
     results_dir: Path
     server_ready_timeout_s: float
     build_timeout_s: float
@@ -276,6 +277,12 @@ class _Reader:
             raise self.fail(at, f"must be greater than 0, got {number}")
         return number
 
+    def at_least_zero(self, value: Any, at: Path_) -> int:
+        number = self.typed(value, at, int, "an integer")
+        if number < 0:
+            raise self.fail(at, f"must be 0 or more, got {number}")
+        return number
+
     def name(self, value: Any, at: Path_, what: str) -> str:
         text = self.typed(value, at, str, f"a {what} name")
         if not NAME_PATTERN.match(text):
@@ -329,6 +336,7 @@ class _Reader:
         at: Path_ = ("settings",)
         keys = (
             "jobs",
+            "retries",
             "results_dir",
             "server_ready_timeout",
             "build_timeout",
@@ -355,6 +363,7 @@ class _Reader:
             raise self.fail((*at, "image_prefix"), f"{prefix!r} is not a valid image repository")
         return Settings(
             jobs=self.positive(raw.get("jobs", 4), (*at, "jobs"), int, "an integer"),
+            retries=self.at_least_zero(raw.get("retries", 0), (*at, "retries")),
             results_dir=root
             / self.typed(
                 raw.get("results_dir", "results"), (*at, "results_dir"), str, "a directory path"

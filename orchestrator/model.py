@@ -28,6 +28,10 @@ class Outcome(StrEnum):
         return self not in (Outcome.PASSED, Outcome.UNSUPPORTED)
 
 
+# What a cell known to be flaky may show without that being news: it passes on some
+# runs and fails on others. A crash, a build failure or an unverified pass still is.
+FLAKY_COVERS = frozenset({Outcome.PASSED, Outcome.FLAKY, Outcome.FAILED, Outcome.TIMEOUT})
+
 # Client exit codes of the peer contract (docs/contract.md).
 EXIT_PASSED = 0
 EXIT_FAILED = 1
@@ -132,14 +136,21 @@ class CellResult:
 
     @property
     def as_expected(self) -> bool:
-        """The outcome is the one the expectations file records for this cell."""
-        return self.expected is not None and self.expected.outcome is self.outcome
+        """The outcome is the one the expectations file records for this cell (for a cell
+        known to be flaky: any pass or plain failure)."""
+        if self.expected is None:
+            return False
+        if self.expected.outcome is Outcome.FLAKY:
+            return self.outcome in FLAKY_COVERS
+        return self.expected.outcome is self.outcome
 
     @property
     def deviates(self) -> bool:
         """A new failure, or an expected failure that now passes (`--check-expectations`)."""
         if self.expected is None:
             return self.outcome.is_failure
+        if self.expected.outcome is Outcome.FLAKY:
+            return self.outcome not in FLAKY_COVERS
         return self.outcome.is_failure != self.expected.outcome.is_failure
 
     @property

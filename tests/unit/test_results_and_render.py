@@ -261,6 +261,10 @@ def test_known_failures_get_a_footnote_with_their_cause() -> None:
         (Outcome.TIMEOUT, Outcome.FAILED, False),  # still failing, differently
         (Outcome.PASSED, Outcome.FAILED, True),  # fixed: the expectation is stale
         (Outcome.UNSUPPORTED, None, False),
+        (Outcome.PASSED, Outcome.FLAKY, False),  # a known-flaky cell may pass ...
+        (Outcome.FAILED, Outcome.FLAKY, False),  # ... or fail
+        (Outcome.SERVER_ERROR, Outcome.FLAKY, True),  # but not crash
+        (Outcome.UNVERIFIED, Outcome.FLAKY, True),
     ],
 )
 def test_deviation_from_expectations(
