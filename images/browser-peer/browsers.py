@@ -1,0 +1,119 @@
+"""How to start each headless browser: the only browser-specific code of the browser peer.
+
+Both browsers get a fresh profile directory per start (no state leaks between runs),
+real host ICE candidates instead of mDNS `.local` names (the other peer cannot resolve
+those on the cell network), media autoplay without a user gesture (the page plays the
+echoed tracks and drives a WebAudio graph without anyone clicking), and no background
+networking (there is no route out of the cell network; a browser trying to phone home
+only adds noise and delay).
+"""
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A helper process the browser needs, started before it and killed with it."""
+
+    name: str
+    command: list[str]
+    ready_path: Path  # exists once the sidecar serves
+
+
+@dataclass(frozen=True)
+class Browser:
+    name: str  # what the logs call it
+    binary: str
+    package: str  # the Debian package it comes from (for versions.json)
+    env: dict[str, str] = field(default_factory=dict)
+    sidecar_packages: tuple[str, ...] = ()  # Debian packages of the sidecars (versions.json)
+
+    def command(self, url: str, profile: Path) -> list[str]:
+        raise NotImplementedError
+
+    def prepare_profile(self, profile: Path) -> None:
+        """Fill the fresh, empty profile directory before the browser starts."""
+
+    def sidecars(self, root: Path) -> list[Sidecar]:
+        """Helper processes to start first (root: this start's private temp directory)."""
+        return []
+
+    def sidecar_env(self, root: Path) -> dict[str, str]:
+        """What the browser's environment needs to find its sidecars."""
+        return {}
+
+
+class Chromium(Browser):
+    def command(self, url: str, profile: Path) -> list[str]:
+        return [
+            self.binary,
+            # Known to work as root in a container (see /work/shared/notes/build-facts.md).
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            f"--user-data-dir={profile}",
+            # Real host candidates: without this Chromium hides them behind mDNS names.
+            "--disable-features=WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,"
+            "OptimizationHints,DialMediaRouteProvider",
+            # The page plays echoed media and runs WebAudio without a user gesture.
+            "--autoplay-policy=no-user-gesture-required",
+            # No permission prompt or real device if anything ever asks for one.
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            # A headless page must not be throttled like a background tab: the canvas
+            # animation and the stats polling run on timers.
+            "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+            "--disable-backgrounding-occluded-windows",
+            "--password-store=basic", "--use-mock-keychain",
+            url,
+        ]
+
+
+class Firefox(Browser):
+    def command(self, url: str, profile: Path) -> list[str]:
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile), url]
+
+    def prepare_profile(self, profile: Path) -> None:
+        # Every preference the peer needs is in firefox-user.js, documented there.
+        shutil.copy(HERE / "firefox-user.js", profile / "user.js")
+
+    def sidecars(self, root: Path) -> list[Sidecar]:
+        # Firefox's WebAudio needs a real audio output stream: with no sound server its
+        # AudioContext never leaves "suspended" (the graph stays on its fallback clock
+        # driver), so the client's tone would never flow. A private PulseAudio daemon with
+        # a null sink (paced by its own clock, output discarded) is that output.
+        socket = root / "pulse.sock"
+        return [Sidecar("pulseaudio", [
+            "pulseaudio", "--daemonize=no", "-n", "--use-pid-file=no", "--exit-idle-time=-1",
+            "--log-target=stderr", "--load=module-null-sink sink_name=null rate=48000",
+            f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
+        ], socket)]
+
+    def sidecar_env(self, root: Path) -> dict[str, str]:
+        return {"PULSE_SERVER": f"unix:{root / 'pulse.sock'}"}
+
+
+BROWSERS: dict[str, Browser] = {
+    "chromium": Chromium("chromium", "chromium", "chromium"),
+    "firefox": Firefox(
+        "firefox", "firefox-esr", "firefox-esr",
+        env={
+            "MOZ_HEADLESS": "1",
+            "MOZ_CRASHREPORTER_DISABLE": "1",  # no crash reporter dialog or upload
+            "MOZ_DISABLE_AUTO_SAFE_MODE": "1",  # never start in safe mode after a kill
+        },
+        sidecar_packages=("pulseaudio",),
+    ),
+}
+
+
+def current() -> Browser:
+    """The browser this image was built for (ENV BROWSER in its Dockerfile)."""
+    name = os.environ.get("BROWSER", "chromium")
+    if name not in BROWSERS:
+        raise SystemExit(f"unknown BROWSER={name!r} (known: {', '.join(BROWSERS)})")
+    return BROWSERS[name]
