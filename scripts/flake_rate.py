@@ -29,8 +29,19 @@ def main() -> int:
     tally: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     reasons: dict[str, list[str]] = collections.defaultdict(list)
     for index in range(1, args.runs + 1):
-        command = [sys.executable, "-m", "orchestrator", "-f", str(args.file), "run",
-                   "--no-build", "--no-screenshot", "--retries", "0", *run_args]
+        command = [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "-f",
+            str(args.file),
+            "run",
+            "--no-build",
+            "--no-screenshot",
+            "--retries",
+            "0",
+            *run_args,
+        ]
         completed = subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
         if completed.returncode not in (0, 1):
             print(f"run {index}: webrtc-interop exited {completed.returncode}", file=sys.stderr)
@@ -45,8 +56,10 @@ def main() -> int:
     print("|---|--:|--:|--:|--:|")
     for slug, counts in sorted(tally.items()):
         other = sum(n for outcome, n in counts.items() if outcome not in ("passed", "failed"))
-        print(f"| {slug} | {sum(counts.values())} | {counts['passed']} | {counts['failed']} | "
-              f"{other} |")
+        print(
+            f"| {slug} | {sum(counts.values())} | {counts['passed']} | {counts['failed']} | "
+            f"{other} |"
+        )
     for slug, lines in sorted(reasons.items()):
         print(f"\n{slug}:")
         for line in lines:

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.config import load_matrix, with_images
+from orchestrator.errors import ConfigError
 from orchestrator.results import to_json
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
@@ -64,3 +66,18 @@ def test_list_shows_implementations(
     out = capsys.readouterr().out
     assert "images/alpha → webrtc-interop/alpha:latest" in out
     assert "example.org/beta:2" in out
+
+
+def test_image_override_replaces_the_build(write_matrix: WriteMatrix) -> None:
+    matrix = with_images(load_matrix(write_matrix(VALID), environ={}), [("alpha", "dev/alpha:pr7")])
+    alpha = matrix.implementation("alpha")
+    assert alpha.image == "dev/alpha:pr7"
+    assert alpha.build_context is None
+    assert alpha.image_reference("webrtc-interop") == "dev/alpha:pr7"
+    with pytest.raises(ConfigError, match="did you mean 'alpha'"):
+        with_images(matrix, [("alpah", "x")])
+
+
+def test_image_override_needs_name_and_image(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--image", "pion"]) == 2
+    assert "expected NAME=IMAGE" in capsys.readouterr().err
