@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import socket
 import struct
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 import dpkt
@@ -49,25 +50,22 @@ def demultiplex(payload: bytes) -> Kind:
     return Kind.OTHER
 
 
-@dataclass
-class _Tally:
-    """Counts for one direction (client → server, or server → client), while reading."""
+TRAFFIC_COUNTS = tuple(f.name for f in fields(Traffic))
 
-    packets: int = 0
-    bytes: int = 0
-    stun_requests: int = 0
-    stun_successes: int = 0
-    dtls_handshake_records: int = 0
-    dtls_encrypted_records: int = 0
-    dtls_application_records: int = 0
-    rtp_packets: int = 0
-    rtcp_packets: int = 0
-    first_encrypted_at: float | None = None
+
+class _Tally:
+    """Counts for one direction while reading; the names are Traffic's fields."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.first_encrypted_at: float | None = None
+
+    def add(self, name: str, amount: int = 1) -> None:
+        assert name in TRAFFIC_COUNTS, name
+        self.counts[name] += amount
 
     def frozen(self) -> Traffic:
-        counts = asdict(self)
-        counts.pop("first_encrypted_at")
-        return Traffic(**counts)
+        return Traffic(**{name: self.counts[name] for name in TRAFFIC_COUNTS})
 
 
 @dataclass
@@ -85,74 +83,104 @@ class _Evidence:
             return None
         return round(self.handshake_done_at - self.first_check_at, 4)
 
-    def missing(self, test: str) -> list[str]:
-        """What the test case needs to have seen on the wire but was not there."""
-        c2s, s2c = self.client_to_server, self.server_to_client
-        gaps = []
-        if not self.client_checks_answered:
-            gaps.append("no ICE check from the client was answered")
-        if not self.server_checks_answered:
-            gaps.append("no ICE check from the server was answered")
-        for name, tally in (("client", c2s), ("server", s2c)):
-            if not tally.dtls_encrypted_records:
-                gaps.append(f"no encrypted DTLS record from the {name}")
-        if test == "datachannel":
-            for name, tally in (("client", c2s), ("server", s2c)):
-                if not tally.dtls_application_records:
-                    gaps.append(f"no DTLS application data from the {name} after the handshake")
-        if test in ("audio", "video"):
-            for name, tally in (("client", c2s), ("server", s2c)):
-                if tally.rtp_packets < MIN_RTP_EACH_WAY:
-                    gaps.append(f"only {tally.rtp_packets} SRTP packets from the {name}")
-        return gaps
-
     def verification(self, test: str) -> Verification:
+        c2s, s2c = self.client_to_server.frozen(), self.server_to_client.frozen()
         return Verification(
-            missing=tuple(self.missing(test)),
+            missing=missing(
+                test, self.client_checks_answered, self.server_checks_answered, c2s, s2c
+            ),
             connect_time_s=self.connect_time_s,
             client_checks_answered=self.client_checks_answered,
             server_checks_answered=self.server_checks_answered,
-            client_to_server=self.client_to_server.frozen(),
-            server_to_client=self.server_to_client.frozen(),
+            client_to_server=c2s,
+            server_to_client=s2c,
         )
+
+
+def missing(
+    test: str,
+    client_answered: bool,
+    server_answered: bool,
+    client_to_server: Traffic,
+    server_to_client: Traffic,
+) -> tuple[str, ...]:
+    """What the test case needs to have seen on the wire but was not there."""
+    gaps = []
+    if not client_answered:
+        gaps.append("no ICE check from the client was answered")
+    if not server_answered:
+        gaps.append("no ICE check from the server was answered")
+    directions = (("client", client_to_server), ("server", server_to_client))
+    for name, traffic in directions:
+        if not traffic.dtls_encrypted_records:
+            gaps.append(f"no encrypted DTLS record from the {name}")
+    if test == "datachannel":
+        for name, traffic in directions:
+            if not traffic.dtls_application_records:
+                gaps.append(f"no DTLS application data from the {name} after the handshake")
+    if test in ("audio", "video"):
+        for name, traffic in directions:
+            if traffic.rtp_packets < MIN_RTP_EACH_WAY:
+                gaps.append(f"only {traffic.rtp_packets} SRTP packets from the {name}")
+    return tuple(gaps)
 
 
 class CaptureUnreadable(Exception):
     """The capture file is not a pcap we can read."""
 
 
-def verify(pcap: bytes, server_ip: str, client_ip: str, test: str) -> Verification:
-    """What the UDP traffic between the two peers shows, against what `test` needs."""
-    return _analyse(pcap, server_ip, client_ip).verification(test)
+def verify(pcap: bytes, server_ip: str, client_ip: str | None, test: str) -> Verification:
+    """What the UDP traffic between the two peers shows, against what `test` needs.
+
+    Without `client_ip` (a client that exited before docker could be asked for its
+    address), the client is whoever exchanged the most UDP with the server.
+    """
+    datagrams = _datagrams(pcap)
+    if client_ip is None:
+        peers = Counter(
+            destination if source == server_ip else source
+            for _, source, destination, _ in datagrams
+            if server_ip in (source, destination)
+        )
+        client_ip = peers.most_common(1)[0][0] if peers else ""
+    return _analyse(datagrams, server_ip, client_ip).verification(test)
 
 
-def _analyse(pcap: bytes, server_ip: str, client_ip: str) -> _Evidence:
+Datagram = tuple[float, str, str, bytes]  # time, source, destination, UDP payload
+
+
+def _datagrams(pcap: bytes) -> list[Datagram]:
     try:
         reader = dpkt.pcap.Reader(io.BytesIO(pcap))
     except (ValueError, dpkt.dpkt.NeedData) as error:
         raise CaptureUnreadable(f"not a pcap file: {error}") from None
-    evidence = _Evidence()
-    pending_checks: dict[bytes, str] = {}  # STUN transaction id -> who asked
+    datagrams = []
     for timestamp, frame in reader:
         datagram = _udp(frame, reader.datalink())
-        if datagram is None:
-            continue
-        source, destination, payload = datagram
+        if datagram is not None:
+            datagrams.append((timestamp, *datagram))
+    return datagrams
+
+
+def _analyse(datagrams: list[Datagram], server_ip: str, client_ip: str) -> _Evidence:
+    evidence = _Evidence()
+    pending_checks: dict[bytes, str] = {}  # STUN transaction id -> who asked
+    for timestamp, source, destination, payload in datagrams:
         if {source, destination} != {server_ip, client_ip}:
             continue
         sender = "client" if source == client_ip else "server"
         tally = evidence.client_to_server if sender == "client" else evidence.server_to_client
-        tally.packets += 1
-        tally.bytes += len(payload)
+        tally.add("packets")
+        tally.add("bytes", len(payload))
         kind = demultiplex(payload)
         if kind is Kind.STUN:
             _stun(payload, sender, tally, evidence, pending_checks, timestamp)
         elif kind is Kind.DTLS:
             _dtls(payload, tally, evidence, timestamp)
         elif kind is Kind.RTP:
-            tally.rtp_packets += 1
+            tally.add("rtp_packets")
         elif kind is Kind.RTCP:
-            tally.rtcp_packets += 1
+            tally.add("rtcp_packets")
     return evidence
 
 
@@ -190,12 +218,12 @@ def _stun(
         return
     transaction = payload[8:20]
     if message_type == STUN_BINDING_REQUEST:
-        tally.stun_requests += 1
+        tally.add("stun_requests")
         pending[transaction] = sender
         if evidence.first_check_at is None:
             evidence.first_check_at = timestamp
     elif message_type == STUN_BINDING_SUCCESS:
-        tally.stun_successes += 1
+        tally.add("stun_successes")
         asker = pending.get(transaction)
         if asker == "client" and sender == "server":
             evidence.client_checks_answered = True
@@ -223,17 +251,17 @@ def _dtls(payload: bytes, tally: _Tally, evidence: _Evidence, timestamp: float) 
             encrypted = epoch > 0
             application = first == DTLS_APPLICATION_DATA
             if first == DTLS_HANDSHAKE:
-                tally.dtls_handshake_records += 1
+                tally.add("dtls_handshake_records")
             offset += DTLS12_HEADER + body
         else:
             return
         if encrypted:
-            tally.dtls_encrypted_records += 1
+            tally.add("dtls_encrypted_records")
             if tally.first_encrypted_at is None:
                 tally.first_encrypted_at = timestamp
                 _maybe_handshake_done(evidence)
         if application:
-            tally.dtls_application_records += 1
+            tally.add("dtls_application_records")
 
 
 def _unified_length(payload: bytes, offset: int) -> tuple[int, int] | None:

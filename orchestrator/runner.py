@@ -44,6 +44,7 @@ from orchestrator.ports import (
 from orchestrator.render.verification import verification_text
 
 SERVER_ALIASES = ("server", "echo-server")
+SERVER_URL = f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer"
 POLL_INTERVAL_S = 0.2
 CAPTURE_READY_TIMEOUT_S = 15.0
 NOTHING_RECORDED = Verification(
@@ -86,7 +87,8 @@ class _Seen:
     client_exit: int | None = None
     server_exit: int | None = None
     client_output: bytes = b""
-    addresses: tuple[str | None, str | None] = (None, None)
+    server_address: str | None = None
+    client_address: str | None = None
     pcap: bytes = b""
 
 
@@ -177,11 +179,13 @@ class CellRunner:
                 recorder = self._start_recorder(stack, server, server_spec.name, name, labels)
             seen.not_ready = self._wait_listening(server)
             if seen.not_ready is None:
+                seen.server_address = server.address()
                 client_spec = self._spec(cell, Role.CLIENT, f"{name}-client", network, labels)
                 client = stack.enter_context(self.engine.container(client_spec, keep))
                 stack.callback(self._save_output, "client", client, seen)
-                # Read now: a stopped container no longer has an address.
-                seen.addresses = (server.address(), client.address())
+                # Read now: a stopped container has no address (a quick client may
+                # already be gone; the capture analysis then finds it by its traffic).
+                seen.client_address = client.address()
                 seen.client_exit = client.wait_exit(timeout, self.cancel)
                 if seen.client_exit is None:
                     client.kill()
@@ -252,12 +256,13 @@ class CellRunner:
         raise EngineError("the packet capture did not start")
 
     def _verify(self, cell: Cell, seen: _Seen) -> Verification:
-        server_ip, client_ip = seen.addresses
-        if not seen.pcap or server_ip is None or client_ip is None:
+        if not seen.pcap or seen.server_address is None:
             verification = NOTHING_RECORDED
         else:
             try:
-                verification = verify(seen.pcap, server_ip, client_ip, cell.test)
+                verification = verify(
+                    seen.pcap, seen.server_address, seen.client_address, cell.test
+                )
             except CaptureUnreadable as error:
                 verification = replace(NOTHING_RECORDED, missing=(f"capture unreadable: {error}",))
         self._keep(
@@ -278,7 +283,7 @@ class CellRunner:
             environment={
                 "ROLE": role.value,
                 "TEST_CASE": cell.test,
-                "SERVER_URL": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+                "SERVER_URL": SERVER_URL,
                 "TEST_TIMEOUT": f"{timeout:g}",
             },
             aliases=SERVER_ALIASES if role is Role.SERVER else (),
@@ -315,7 +320,7 @@ class CellRunner:
         if template is None:
             return None
         values = {
-            "server_url": f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+            "server_url": SERVER_URL,
             "server_host": SERVER_ALIASES[0],
             "test": cell.test,
         }

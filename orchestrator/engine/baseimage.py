@@ -7,18 +7,16 @@ offline route is a fallback of the tooling rather than a fork of every Dockerfil
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import docker
 from docker.errors import APIError, ImageNotFound
 
 from orchestrator.engine.daemon import may_provision
+from orchestrator.engine.host import run_logged
 from orchestrator.errors import EngineError
 
 DEBOOTSTRAP_TIMEOUT_S = 900.0
@@ -61,13 +59,9 @@ def bootstrap_debian(
 ) -> None:
     """debootstrap a minbase rootfs and `docker import` it under `reference`."""
     debootstrap = _debootstrap_binary(log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="webrtc-interop-rootfs-") as workdir,
-        log_path.open("ab") as log,
-    ):
+    with tempfile.TemporaryDirectory(prefix="webrtc-interop-rootfs-") as workdir:
         rootfs = Path(workdir) / "rootfs"
-        _run([debootstrap, "--variant=minbase", suite, str(rootfs), mirror], log, log_path)
+        _run([debootstrap, "--variant=minbase", suite, str(rootfs), mirror], log_path)
         for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()
         (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
@@ -75,7 +69,7 @@ def bootstrap_debian(
             DEBIAN_SOURCES.format(mirror=mirror, suite=suite)
         )
         tarball = Path(workdir) / "rootfs.tar"
-        _run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], log, log_path)
+        _run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], log_path)
         repository, _, tag = reference.partition(":")
         try:
             client.api.import_image_from_file(
@@ -101,28 +95,23 @@ def _debootstrap_binary(log_path: Path) -> str:
             "the base image cannot be pulled and debootstrap is not installed; "
             "install debootstrap (apt-get install debootstrap) or make the registry reachable"
         )
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        _run(["apt-get", "update"], log, log_path)
-        _run(["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"], log, log_path)
+    run_logged(
+        (
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "debootstrap"],
+        ),
+        log_path,
+        DEBOOTSTRAP_TIMEOUT_S,
+        EngineError,
+        "could not install debootstrap",
+    )
     return "/usr/sbin/debootstrap"
 
 
-def _run(argv: list[str], log: BinaryIO, log_path: Path) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            check=True,
-            timeout=DEBOOTSTRAP_TIMEOUT_S,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
-        raise EngineError(
-            f"{argv[0]} failed while bootstrapping the base image; see {log_path}"
-        ) from error
+def _run(argv: list[str], log_path: Path) -> None:
+    run_logged(
+        [argv], log_path, DEBOOTSTRAP_TIMEOUT_S, EngineError, "could not bootstrap the base image"
+    )
 
 
 def _first_line(text: str | None) -> str:

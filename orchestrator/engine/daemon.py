@@ -18,6 +18,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
+from orchestrator.engine.host import run_logged
 from orchestrator.errors import EngineUnavailable
 
 DOCKERD_LOG = Path("/var/log/webrtc-interop/dockerd.log")
@@ -81,26 +82,16 @@ def ensure_engine(say: Say, max_pool_size: int = 16, timeout: int = 120) -> dock
 
 
 def install_docker_io() -> None:
-    APT_LOG.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    with APT_LOG.open("ab") as log:
-        for argv in (
+    run_logged(
+        (
             ["apt-get", "update"],
             ["apt-get", "install", "-y", "--no-install-recommends", "docker.io", "iptables"],
-        ):
-            try:
-                subprocess.run(
-                    argv,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    check=True,
-                    timeout=INSTALL_TIMEOUT_S,
-                )
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-                raise EngineUnavailable(
-                    f"could not install docker.io ({' '.join(argv)} failed); see {APT_LOG}"
-                ) from error
+        ),
+        APT_LOG,
+        INSTALL_TIMEOUT_S,
+        EngineUnavailable,
+        "could not install docker.io",
+    )
 
 
 def start_dockerd() -> subprocess.Popen[bytes]:

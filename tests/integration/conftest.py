@@ -7,7 +7,7 @@ and starting one on a fresh Debian CI machine), and a missing engine is a failur
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,38 @@ settings:
   screenshot: false  # the nightly pipeline test turns it on
   image_prefix: webrtc-interop-test  # keep test images apart from the real ones
 """
+
+
+def matrix(tests: Mapping[str, float], *entries: str) -> str:
+    """A matrix body: the test cases with their timeouts, then implementation entries."""
+    lines = [
+        "tests:",
+        *(f"  {name}: {{timeout: {timeout:g}}}" for name, timeout in tests.items()),
+        "implementations:",
+    ]
+    return "\n".join(lines) + "\n" + "".join(entries)
+
+
+def real(name: str, roles: str = "server: all, client: all") -> str:
+    """An entry for one of the project's implementation images."""
+    if name in ("chromium", "firefox"):  # built from images/ with their own Dockerfile
+        source = (
+            f"    build: {REPO / 'images'}\n"
+            f"    dockerfile: {REPO / 'images' / name / 'Dockerfile'}\n"
+        )
+    else:
+        source = f"    build: {REPO / 'images' / name}\n"
+    return f"  {name}:\n{source}    roles: {{{roles}}}\n"
+
+
+def fixture(
+    name: str, roles: str, client_command: str | None = None, context: str = "peers"
+) -> str:
+    """An entry for a misbehaving fixture peer from tests/integration/fixtures."""
+    entry = f"  {name}:\n    build: {FIXTURES / context}\n    roles: {{{roles}}}\n"
+    if client_command:
+        entry += f"    client_command: {client_command}\n"
+    return entry
 
 
 @pytest.fixture(scope="session")

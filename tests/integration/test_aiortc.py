@@ -5,18 +5,11 @@ from __future__ import annotations
 import json
 
 from orchestrator.model import Cell, Outcome
-from tests.integration.conftest import REPO, RunFn, by_cell
+from tests.integration.conftest import RunFn, by_cell, matrix, real
 
-MATRIX = f"""\
-tests:
-  peerconnection: {{timeout: 30}}
-  datachannel: {{timeout: 30}}
-implementations:
-  aiortc:
-    build: {REPO / "images/aiortc"}
-    versions: {{aiortc: "1.16.0"}}
-    roles: {{server: all, client: all}}
-"""
+MATRIX = matrix({"peerconnection": 30, "datachannel": 30}, real("aiortc")).replace(
+    "    roles:", '    versions: {aiortc: "1.16.0"}\n    roles:'
+)
 
 
 def test_aiortc_against_itself_passes_both_test_cases(run: RunFn) -> None:

@@ -13,21 +13,13 @@ from pathlib import Path
 from orchestrator.engine.client import DockerEngine
 from orchestrator.errors import Interrupted
 from orchestrator.ports import RUN_LABEL
-from tests.integration.conftest import FIXTURES, REPO, SETTINGS
+from tests.integration.conftest import REPO, SETTINGS, fixture, matrix, real
 
-MATRIX = f"""\
-tests:
-  peerconnection: {{timeout: 120}}
-  datachannel: {{timeout: 120}}
-implementations:
-  aiortc:
-    build: {REPO / "images/aiortc"}
-    roles: {{server: all}}
-  hanging:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/hanging-client.sh {{server_url}}
-"""
+MATRIX = matrix(
+    {"peerconnection": 120, "datachannel": 120},
+    real("aiortc", "server: all"),
+    fixture("hanging", "client: all", "/fixtures/hanging-client.sh {server_url}"),
+)
 
 
 def test_sigint_mid_run_removes_every_labelled_resource(

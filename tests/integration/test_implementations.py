@@ -6,29 +6,9 @@ from __future__ import annotations
 
 from orchestrator.model import Outcome
 from orchestrator.results import RunResults
-from tests.integration.conftest import REPO, RunFn
+from tests.integration.conftest import RunFn, matrix, real
 
-TESTS = """\
-tests:
-  peerconnection: {timeout: 40}
-  datachannel: {timeout: 40}
-  audio: {timeout: 45}
-  video: {timeout: 45}
-implementations:
-"""
-
-
-def implementation(name: str, **extra: str) -> str:
-    lines = [f"  {name}:", "    roles: {server: all, client: all}"]
-    if name in ("chromium", "firefox"):
-        lines += [
-            f"    build: {REPO / 'images'}",
-            f"    dockerfile: {REPO / 'images' / name / 'Dockerfile'}",
-        ]
-    else:
-        lines.append(f"    build: {REPO / 'images' / name}")
-    lines += [f"    {key}: {value}" for key, value in extra.items()]
-    return "\n".join(lines) + "\n"
+TIMEOUTS: dict[str, float] = {"peerconnection": 40, "datachannel": 40, "audio": 45, "video": 45}
 
 
 def assert_all_passed_and_verified(results: RunResults) -> None:
@@ -43,9 +23,7 @@ def assert_all_passed_and_verified(results: RunResults) -> None:
 
 
 def test_library_pairs_across_languages_pass_every_test_case(run: RunFn) -> None:
-    body = TESTS + "".join(
-        implementation(n) for n in ("aiortc", "werift", "libdatachannel", "pion")
-    )
+    body = matrix(TIMEOUTS, *(real(n) for n in ("aiortc", "werift", "libdatachannel", "pion")))
     results, _ = run(body, servers=("pion", "libdatachannel"), clients=("werift", "aiortc"), jobs=2)
     assert len(results.cells) == 16  # 2 servers x 2 clients x 4 test cases
     assert_all_passed_and_verified(results)
@@ -55,7 +33,7 @@ def test_library_pairs_across_languages_pass_every_test_case(run: RunFn) -> None
 
 
 def test_browsers_as_server_and_as_client(run: RunFn) -> None:
-    body = TESTS + "".join(implementation(n) for n in ("chromium", "firefox", "pion", "aiortc"))
+    body = matrix(TIMEOUTS, *(real(n) for n in ("chromium", "firefox", "pion", "aiortc")))
     results, _ = run(
         body,
         servers=("chromium", "pion"),

@@ -21,30 +21,18 @@ from orchestrator.model import Outcome
 from orchestrator.readme import END, START
 from orchestrator.render.html import COLOURS
 from orchestrator.results import load_results
-from tests.integration.conftest import FIXTURES, REPO, SETTINGS
+from tests.integration.conftest import REPO, SETTINGS, fixture, matrix, real
 
 MATRIX = (
     SETTINGS.replace("screenshot: false", "screenshot: true")
-    + f"""\
-  screenshot_context: {REPO / "images/screenshot"}
-tests:
-  datachannel: {{timeout: 20}}
-implementations:
-  aiortc:
-    build: {REPO / "images/aiortc"}
-    roles: {{server: all}}
-  crashing:
-    build: {FIXTURES / "peers"}
-    roles: {{server: all}}
-  failing:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/failing-client.sh
-  liar:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/liar-client.sh {{server_url}}
-"""
+    + f"  screenshot_context: {REPO / 'images/screenshot'}\n"
+    + matrix(
+        {"datachannel": 20},
+        real("aiortc", "server: all"),
+        fixture("crashing", "server: all"),
+        fixture("failing", "client: all", "/fixtures/failing-client.sh"),
+        fixture("liar", "client: all", "/fixtures/liar-client.sh {server_url}"),
+    )
 )
 EXPECTED = {
     ("aiortc", "failing"): Outcome.FAILED,

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 from orchestrator.model import Cell, Outcome
-from tests.integration.conftest import FIXTURES, REPO, RunFn, by_cell
+from tests.integration.conftest import RunFn, by_cell, fixture, matrix, real
 
 TIMEOUT_S = 6
-MATRIX = f"""\
-tests:
-  datachannel: {{timeout: {TIMEOUT_S}}}
-implementations:
-  aiortc:
-    build: {REPO / "images/aiortc"}
-    roles: {{server: all}}
-  crashing:
-    build: {FIXTURES / "peers"}
-    roles: {{server: all}}
-  failing:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/failing-client.sh
-  hanging:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/hanging-client.sh {{server_url}}
-  broken:
-    build: {FIXTURES / "broken-build"}
-    roles: {{server: all, client: all}}
-"""
+MATRIX = matrix(
+    {"datachannel": TIMEOUT_S},
+    real("aiortc", "server: all"),
+    fixture("crashing", "server: all"),
+    fixture("failing", "client: all", "/fixtures/failing-client.sh"),
+    fixture("hanging", "client: all", "/fixtures/hanging-client.sh {server_url}"),
+    fixture("broken", "server: all, client: all", context="broken-build"),
+)
 
 
 def test_every_failure_kind_is_classified_and_the_run_goes_on(run: RunFn) -> None:

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from orchestrator.model import Cell, Outcome
-from tests.integration.conftest import FIXTURES, REPO, RunFn, by_cell
+from tests.integration.conftest import RunFn, by_cell, fixture, matrix, real
 
-MATRIX = f"""\
-tests:
-  datachannel: {{timeout: 30}}
-implementations:
-  aiortc:
-    build: {REPO / "images/aiortc"}
-    roles: {{server: all, client: all}}
-  liar:
-    build: {FIXTURES / "peers"}
-    roles: {{client: all}}
-    client_command: /fixtures/liar-client.sh {{server_url}}
-"""
+MATRIX = matrix(
+    {"datachannel": 30},
+    real("aiortc"),
+    fixture("liar", "client: all", "/fixtures/liar-client.sh {server_url}"),
+)
 
 
 def test_liar_is_unverified_and_honest_pair_is_verified(run: RunFn) -> None:

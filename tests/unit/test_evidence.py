@@ -172,3 +172,11 @@ def test_failed_client_with_complete_wire_keeps_its_verdict_with_a_note() -> Non
 def test_garbage_is_not_a_capture() -> None:
     with pytest.raises(CaptureUnreadable):
         verify(b"not a pcap at all", SERVER, CLIENT, "peerconnection")
+
+
+def test_a_client_that_left_before_docker_gave_its_address_is_found_by_its_traffic() -> None:
+    noise = [(0.5, GATEWAY, SERVER, b"\x40 not webrtc")]
+    wire = verify(pcap_of(noise + exchange()), SERVER, None, "datachannel")
+    assert wire.verified, wire.missing
+    assert wire.client_to_server.packets == 5
+    assert not verify(pcap_of([]), SERVER, None, "peerconnection").verified

@@ -13,11 +13,12 @@ from orchestrator.cli import main
 from orchestrator.config import load_matrix
 from orchestrator.errors import ConfigError, ResultsError
 from orchestrator.merge import diff_runs, merge_results
-from orchestrator.model import Cell, CellResult, Expectation, Outcome
+from orchestrator.model import Cell, CellResult, Expectation, MediaReport, Outcome
 from orchestrator.planner import plan, shard
 from orchestrator.readme import END, START, update_readme
 from orchestrator.render.html import COLOURS, render_html
 from orchestrator.render.junit import render_junit
+from orchestrator.render.markdown import render_diff, render_markdown
 from orchestrator.results import RunResults, json_text
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
@@ -172,3 +173,25 @@ def test_readme_block_is_rewritten_only_when_a_verdict_changes() -> None:
 def test_readme_without_markers_is_an_error() -> None:
     with pytest.raises(ResultsError, match="no <!-- interop-grid:start -->"):
         update_readme("no markers here", sample())
+
+
+def test_diff_renders_as_markdown_sections() -> None:
+    old = sample()
+    fixed = replace(old.cells[1], outcome=Outcome.PASSED, reason="ok")
+    text = render_diff(diff_runs(old, replace(old, cells=(old.cells[0], fixed))), old, old)
+    assert "## Changes since run `20261121T100000Z-abcd`" in text
+    assert "### Fixed" in text
+    assert "- datachannel: pion → aiortc: ❌ failed → ✅ passed (ok)" in text
+    assert "No verdict or version changed." in render_diff(diff_runs(old, old), old, old)
+
+
+def test_media_cells_report_codec_and_echo_counts() -> None:
+    results = sample()
+    audio = CellResult(
+        Cell("audio", "aiortc", "pion"),
+        Outcome.PASSED,
+        "echoed",
+        media=MediaReport("opus/48000/2", 111, 57, None),
+    )
+    text = render_markdown(replace(results, cells=(*results.cells, audio)))
+    assert "| audio | aiortc | pion | opus/48000/2 | 111 | 57 | — |" in text
