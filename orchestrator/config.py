@@ -168,7 +168,10 @@ def load_matrix(path: Path, environ: Mapping[str, str] | None = None) -> Matrix:
 
 
 def load_expectations(path: Path, matrix: Matrix) -> tuple[tuple[Cell, Expectation], ...]:
-    """`test/server/client: {outcome, reason}` entries, checked against the matrix's names."""
+    """`test/server/client: {outcome, reason}` entries, checked against the matrix's names.
+
+    A `*` in a position means every name there; an entry without `*` wins over one with.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -180,20 +183,23 @@ def load_expectations(path: Path, matrix: Matrix) -> tuple[tuple[Cell, Expectati
     if not isinstance(data, dict):
         raise reader.fail((), f"expected a mapping of cells, got {_type_name(data)}")
     outcomes = tuple(o.value for o in Outcome if o is not Outcome.PASSED)
-    entries = []
+    general: dict[Cell, Expectation] = {}
+    specific: dict[Cell, Expectation] = {}
     for key, body in data.items():
         at: Path_ = (str(key),)
         parts = str(key).split("/")
         if len(parts) != 3:
             raise reader.fail(at, "a cell is written test/server/client")
-        test, server, client = parts
-        for name, known, what in (
-            (test, matrix.test_names, "test case"),
-            (server, matrix.implementation_names, "implementation"),
-            (client, matrix.implementation_names, "implementation"),
+        names = []
+        for name, known, what in zip(
+            parts,
+            (matrix.test_names, matrix.implementation_names, matrix.implementation_names),
+            ("test case", "implementation", "implementation"),
+            strict=True,
         ):
-            if name not in known:
+            if name != "*" and name not in known:
                 raise reader.fail(at, f"unknown {what} '{name}'{suggestion(name, known)}")
+            names.append(known if name == "*" else (name,))
         raw = reader.mapping(body, at, ("outcome", "reason"))
         outcome = reader.typed(raw.get("outcome"), (*at, "outcome"), str, "an outcome")
         if outcome not in outcomes:
@@ -205,8 +211,13 @@ def load_expectations(path: Path, matrix: Matrix) -> tuple[tuple[Cell, Expectati
         reason = reader.typed(raw.get("reason"), (*at, "reason"), str, "a reason")
         if not reason.strip():
             raise reader.fail((*at, "reason"), "say why: the reason is what the report shows")
-        entries.append((Cell(test, server, client), Expectation(Outcome(outcome), reason.strip())))
-    return tuple(entries)
+        expectation = Expectation(Outcome(outcome), " ".join(reason.split()))
+        target = general if "*" in parts else specific
+        for test in names[0]:
+            for server in names[1]:
+                for client in names[2]:
+                    target[Cell(test, server, client)] = expectation
+    return tuple({**general, **specific}.items())
 
 
 def parse_yaml(text: str, path: Path) -> tuple[Any, dict[Path_, int]]:

@@ -183,6 +183,23 @@ def test_expectations_attach_to_cells(write_matrix: WriteMatrix, tmp_path: Path)
     assert matrix.expected(Cell("datachannel", "alpha", "alpha")) is None
 
 
+def test_wildcards_cover_every_name_and_specific_entries_win(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    (tmp_path / "expectations.yaml").write_text(
+        "'*/alpha/beta':\n  outcome: flaky\n  reason: DTLS race\n"
+        "datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP\n"
+    )
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    assert matrix.expected(Cell("peerconnection", "alpha", "beta")) == Expectation(
+        Outcome.FLAKY, "DTLS race"
+    )
+    assert matrix.expected(Cell("datachannel", "alpha", "beta")) == Expectation(
+        Outcome.FAILED, "SCTP"
+    )
+    assert matrix.expected(Cell("datachannel", "alpha", "alpha")) is None
+
+
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
