@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.config import load_matrix, with_images
 from orchestrator.errors import ConfigError
+from orchestrator.model import Cell, CellResult, Outcome
 from orchestrator.results import to_json
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
@@ -81,3 +83,22 @@ def test_image_override_replaces_the_build(write_matrix: WriteMatrix) -> None:
 def test_image_override_needs_name_and_image(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--image", "pion"]) == 2
     assert "expected NAME=IMAGE" in capsys.readouterr().err
+
+
+def test_check_gates_against_the_current_expectations_file(
+    write_matrix: WriteMatrix, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    matrix = write_matrix(VALID)
+    results = tmp_path / "run.json"
+    failing = CellResult(Cell("datachannel", "alpha", "beta"), Outcome.FAILED, "SCTP abort")
+    passing = CellResult(Cell("datachannel", "alpha", "alpha"), Outcome.PASSED, "ok")
+    document = replace(sample(), cells=(failing, passing), implementations=())
+    results.write_text(json.dumps(to_json(document)))
+    assert main(["-f", str(matrix), "check", str(results)]) == 1
+    assert "deviation: datachannel/alpha__beta: failed (not in expectations.yaml)" in (
+        capsys.readouterr().out
+    )
+    (tmp_path / "expectations.yaml").write_text(
+        "datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP INIT rejected\n"
+    )
+    assert main(["-f", str(matrix), "check", str(results)]) == 0
