@@ -270,7 +270,11 @@ def print_summary(results: RunResults, run_dir: Path, console: Console) -> None:
     console.print(terminal.summary(results.cells))
     for line in terminal.failure_lines(results.cells):
         console.print(line, soft_wrap=True)
-    console.print(f"results: {run_dir / RESULTS_MD} and {run_dir / RESULTS_JSON}", highlight=False)
+    console.print(
+        f"results: {run_dir / RESULTS_MD} and {run_dir / RESULTS_JSON}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def build_images(

@@ -149,6 +149,7 @@ class LiveReporter:
                 parts.append(
                     terminal.grid(self.cells, self.finished, self.running, self.tests, self.order)
                 )
+                parts.append(terminal.legend())
                 elapsed = int(time.monotonic() - self.started)
                 parts.append(
                     Text(

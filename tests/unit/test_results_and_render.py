@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -8,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from orchestrator.errors import ResultsError
 from orchestrator.model import Cell, CellResult, Expectation, Outcome, Traffic, Verification
+from orchestrator.render import terminal
 from orchestrator.render.markdown import render_markdown
 from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
 from orchestrator.results import (
@@ -277,3 +280,33 @@ def test_deviation_from_expectations(
         expected=Expectation(expected, "why") if expected else None,
     )
     assert result.deviates is deviates
+
+
+def test_terminal_grid_fills_in_as_cells_finish() -> None:
+    done, failed = sample().cells
+    running = Cell("datachannel", "pion", "pion")
+    pending = Cell("datachannel", "aiortc", "pion")
+    planned = [done.cell, failed.cell, running, pending]
+    out = io.StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    console.print(
+        terminal.grid(
+            planned,
+            {done.cell: done, failed.cell: failed},
+            {running},
+            ["datachannel"],
+            ("aiortc", "pion"),
+        )
+    )
+    console.print(terminal.legend())
+    console.print(terminal.summary([done, failed]))
+    text = out.getvalue()
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in text.splitlines()
+        if line.strip().startswith(("aiortc", "pion"))
+    }
+    assert rows["aiortc"] == ["✔", "·"]  # finished, then not started yet
+    assert rows["pion"] == ["✘", "…"]  # finished, then running
+    assert "? client exited 0 but the capture does not show" in " ".join(text.split())
+    assert "2 cells: 1 passed, 1 failed" in text
