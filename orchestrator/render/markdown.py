@@ -64,8 +64,9 @@ def _grid(
             text = _cell_text(result) if timings else EMOJI[result.outcome]
             note = _expectation_note(result)
             if note:
-                notes.append(note)
-                text += f" <sup>{len(notes)}</sup>"
+                if note not in notes:  # cells with the same cause share one footnote
+                    notes.append(note)
+                text += f" <sup>{notes.index(note) + 1}</sup>"
             row.append(text)
         lines.append(f"| **{server}** | " + " | ".join(row) + " |")
     lines.append("")
@@ -82,10 +83,10 @@ def _expectation_note(result: CellResult) -> str | None:
     expected = result.expected
     if expected is None:
         return None
+    if result.as_expected:
+        return f"known {expected.outcome.value}: {_escape(expected.reason)}"
     cell = result.cell
     where = f"{cell.server} → {cell.client}"
-    if result.as_expected:
-        return f"{where}: known {expected.outcome.value}: {_escape(expected.reason)}"
     return (
         f"{where}: expected {expected.outcome.value} ({_escape(expected.reason)}), "
         f"got {result.outcome.value}; update expectations.yaml"

@@ -240,7 +240,7 @@ def test_known_failures_get_a_footnote_with_their_cause() -> None:
     fixed = replace(results.cells[0], expected=stale)
     text = render_markdown(replace(results, cells=(fixed, failing)))
     assert "| **pion** | ❌ <sup>2</sup> |" in text
-    assert "2. pion → aiortc: known failed: SCTP: pion 3.1 rejects werift's INIT" in text
+    assert "2. known failed: SCTP: pion 3.1 rejects werift's INIT" in text
     assert (
         "1. aiortc → aiortc: expected timeout (ICE never completes), got passed; "
         "update expectations.yaml"
@@ -310,3 +310,15 @@ def test_terminal_grid_fills_in_as_cells_finish() -> None:
     assert rows["pion"] == ["✘", "…"]  # finished, then running
     assert "? client exited 0 but the capture does not show" in " ".join(text.split())
     assert "2 cells: 1 passed, 1 failed" in text
+
+
+def test_cells_with_the_same_cause_share_one_footnote() -> None:
+    race = Expectation(Outcome.FLAKY, "DTLS race")
+    cells = tuple(
+        CellResult(Cell("datachannel", server, "ldc"), Outcome.PASSED, "ok", expected=race)
+        for server in ("aiortc", "pion")
+    )
+    text = render_markdown(replace(sample(), cells=cells))
+    assert "| **aiortc** | ✅ <sup>1</sup> |" in text
+    assert "| **pion** | ✅ <sup>1</sup> |" in text
+    assert text.count("known flaky: DTLS race") == 1
