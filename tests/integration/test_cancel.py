@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestrator.cli import main
 from orchestrator.engine.client import DockerEngine
 from orchestrator.errors import Interrupted
 from orchestrator.ports import RUN_LABEL
@@ -22,9 +23,8 @@ MATRIX = matrix(
 )
 
 
-def test_sigint_mid_run_removes_every_labelled_resource(
-    tmp_path: Path, engine: DockerEngine
-) -> None:
+def start_run_mid_way(tmp_path: Path, engine: DockerEngine) -> tuple[subprocess.Popen[str], str]:
+    """A run in a child process, returned once its first cells' containers exist."""
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(SETTINGS + MATRIX)
     process = subprocess.Popen(
@@ -42,16 +42,33 @@ def test_sigint_mid_run_removes_every_labelled_resource(
             run_id = found.group(1)
             break
     assert run_id, "the run never announced its id"
-    label = f"{RUN_LABEL}={run_id}"
     deadline = time.monotonic() + 300  # builds may be cold
-    while engine.count_labelled(label)[0] < 4:  # two cells: two servers, two clients
+    while engine.count_labelled(f"{RUN_LABEL}={run_id}")[0] < 4:  # two cells under way
         assert process.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline, "cells never started"
         time.sleep(0.5)
+    return process, run_id
 
+
+def test_sigint_mid_run_removes_every_labelled_resource(
+    tmp_path: Path, engine: DockerEngine
+) -> None:
+    process, run_id = start_run_mid_way(tmp_path, engine)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == Interrupted.exit_code, output
-    assert engine.count_labelled(label) == (0, 0)
+    assert engine.count_labelled(f"{RUN_LABEL}={run_id}") == (0, 0)
     document = json.loads((tmp_path / "results" / run_id / "results.json").read_text())
     assert document["run"]["status"] == "interrupted"
+
+
+def test_clean_reaps_what_a_killed_run_left(tmp_path: Path, engine: DockerEngine) -> None:
+    process, run_id = start_run_mid_way(tmp_path, engine)
+    process.kill()  # SIGKILL: no cleanup at all
+    process.communicate(timeout=30)
+    label = f"{RUN_LABEL}={run_id}"
+    containers, networks = engine.count_labelled(label)
+    assert containers >= 4
+    assert networks >= 2
+    assert main(["-f", str(tmp_path / "matrix.yaml"), "clean", "--run", run_id]) == 0
+    assert engine.count_labelled(label) == (0, 0)

@@ -102,3 +102,14 @@ def test_check_gates_against_the_current_expectations_file(
         "datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP INIT rejected\n"
     )
     assert main(["-f", str(matrix), "check", str(results)]) == 0
+
+
+def test_no_engine_and_no_permission_to_start_one_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    socket = f"unix://{tmp_path}/no-docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", socket)  # someone else's engine: never provisioned
+    assert main(["engine"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: no Docker engine answers at {socket}; start it")
+    assert err.count("\n") == 1
