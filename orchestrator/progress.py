@@ -48,6 +48,7 @@ class PlainReporter:
         self.total = 0
         self.done = 0
         self.last_status = 0.0
+        self.last_subject = ""
 
     def __enter__(self) -> PlainReporter:
         return self
@@ -64,10 +65,12 @@ class PlainReporter:
         self.console.print(text, highlight=False, soft_wrap=True)
 
     def status(self, text: str) -> None:
-        # A build step can take minutes; a line every few seconds shows life without flooding.
+        # Always say when something new starts ("building werift"); within one build, a
+        # step line every few seconds shows life without flooding the log.
+        subject = text.split(":", 1)[0].removeprefix("building ")
         now = time.monotonic()
-        if now - self.last_status >= 5.0:
-            self.last_status = now
+        if subject != self.last_subject or now - self.last_status >= 5.0:
+            self.last_subject, self.last_status = subject, now
             self.note(text)
 
     def plan(self, cells: Sequence[Cell], tests: Sequence[str], order: tuple[str, ...]) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from orchestrator.errors import ResultsError
 from orchestrator.model import Cell, CellResult, Expectation, Outcome, Traffic, Verification
+from orchestrator.progress import PlainReporter
 from orchestrator.render import terminal
 from orchestrator.render.markdown import render_markdown
 from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
@@ -322,3 +323,17 @@ def test_cells_with_the_same_cause_share_one_footnote() -> None:
     assert "| **aiortc** | ✅ <sup>1</sup> |" in text
     assert "| **pion** | ✅ <sup>1</sup> |" in text
     assert text.count("known flaky: DTLS race") == 1
+
+
+def test_plain_progress_names_every_build_and_throttles_its_steps() -> None:
+    out = io.StringIO()
+    reporter = PlainReporter(Console(file=out, width=200))
+    for text in (
+        "building base",
+        "base: Step 1/7 : FROM debian",
+        "base: Step 2/7 : RUN x",
+        "building werift",
+        "werift: Step 1/9 : FROM base",
+    ):
+        reporter.status(text)
+    assert out.getvalue().splitlines() == ["building base", "building werift"]
