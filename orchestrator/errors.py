@@ -43,3 +43,12 @@ class Interrupted(InteropError):
     """The user pressed Ctrl-C (or the process got SIGTERM); cleanup has run."""
 
     exit_code = 130
+
+
+class ImageBuildError(Exception):
+    """A Dockerfile failed; `reason` is the builder's last error line. Not a user error on
+    its own: it becomes that implementation's `build-error` cells."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -10,9 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.config import Implementation, Matrix
-from orchestrator.engine.client import DockerEngine, ImageBuildError
-from orchestrator.errors import EngineError
-from orchestrator.ports import BuildSpec
+from orchestrator.errors import EngineError, ImageBuildError
+from orchestrator.ports import BuildSpec, ImageEngine
 
 VERSIONS_PATH = "/interop/versions.json"
 IMAGE_LABEL = "org.webrtc-interop.implementation"
@@ -36,7 +35,7 @@ class ImageOutcome:
 class ImageBuilder:
     def __init__(
         self,
-        engine: DockerEngine,
+        engine: ImageEngine,
         matrix: Matrix,
         log_dir: Path,
         note: Callable[[str], None],

@@ -8,11 +8,11 @@ ever talks to a pretend daemon.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 LABEL_PREFIX = "org.webrtc-interop"
 RUN_LABEL = f"{LABEL_PREFIX}.run"
@@ -42,6 +42,26 @@ class BuildSpec:
     extra_files: Mapping[str, str] = field(default_factory=dict)  # path in context -> text
     labels: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[str, ...] = ()  # images whose layers may be reused (CI after a load)
+
+
+class ImageEngine(Protocol):
+    """What building and finding images needs from a container engine."""
+
+    def ensure_upstream_base(
+        self, reference: str, mirror: str, log_path: Path, say: Callable[[str], None]
+    ) -> str:
+        """Make the upstream base exist; how: 'local', 'pulled' or 'bootstrapped'."""
+
+    def build(
+        self, spec: BuildSpec, log_path: Path, timeout_s: float, on_step: Callable[[str], None]
+    ) -> str:
+        """The built image's id; raises ImageBuildError when the Dockerfile fails."""
+
+    def image_id(self, reference: str) -> str | None: ...
+
+    def pull(self, reference: str) -> str | None: ...
+
+    def read_json_from_image(self, reference: str, path: str) -> dict[str, Any] | None: ...
 
 
 class Cancelled(Exception):

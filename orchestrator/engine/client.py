@@ -27,21 +27,13 @@ from requests.exceptions import RequestException
 
 from orchestrator.engine.baseimage import ensure_upstream_base
 from orchestrator.engine.daemon import ensure_engine
-from orchestrator.errors import EngineError
+from orchestrator.errors import EngineError, ImageBuildError
 from orchestrator.ports import BuildSpec, Cancelled, ContainerSpec
 
 POLL_INTERVAL_S = 0.2
 CAPTURE_FILE = "/capture/capture.pcap"
 API_TIMEOUT_S = 120
 Say = Callable[[str], None]
-
-
-class ImageBuildError(Exception):
-    """The Dockerfile failed; `reason` is the builder's last error line."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def connect(say: Say, max_pool_size: int = 16) -> DockerEngine:
