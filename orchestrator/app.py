@@ -286,7 +286,7 @@ def build_images(
         builder = ImageBuilder(
             engine, matrix, log_dir, reporter.note, reporter.status, cache_from_tags
         )
-        outcomes = builder.prepare(names or matrix.implementation_names)
+        outcomes = builder.prepare(names)
         for tool, wanted, context in (
             ("capture", matrix.settings.capture, matrix.settings.capture_context),
             ("screenshot", matrix.settings.screenshot, matrix.settings.screenshot_context),
@@ -301,9 +301,10 @@ def build_images(
 def save_images(matrix: Matrix, path: Path, console: Console) -> list[str]:
     """Every image a run needs, in one tar: CI builds once and ships it to the shards."""
     engine = engine_for(console, 1)
-    prefix = matrix.settings.image_prefix
-    tools = [f"{prefix}/{tool}:latest" for tool in ("base", "capture", "screenshot")]
-    wanted = tools + [i.image_reference(prefix) for i in matrix.implementations]
+    settings = matrix.settings
+    wanted = [settings.local_image(tool) for tool in ("base", "capture", "screenshot")] + [
+        i.image_reference(settings.image_prefix) for i in matrix.implementations
+    ]
     present = [reference for reference in wanted if engine.image_id(reference)]
     engine.save_images(present, path)
     return present

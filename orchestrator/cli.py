@@ -29,9 +29,10 @@ from orchestrator.app import (
     run_matrix,
     save_images,
 )
-from orchestrator.config import Matrix, load_matrix, suggestion, with_images
+from orchestrator.config import Matrix, load_matrix, with_images
 from orchestrator.errors import ConfigError, InteropError, Interrupted
 from orchestrator.merge import diff_runs
+from orchestrator.planner import choose_names
 from orchestrator.readme import update_readme
 from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
@@ -281,13 +282,8 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         print_summary(results, run_dir, console)
         return EXIT_OK
     if args.command == "build":
-        for name in args.names:
-            if name not in matrix.implementation_names:
-                raise ConfigError(
-                    f"unknown implementation '{name}'"
-                    f"{suggestion(name, matrix.implementation_names)}"
-                )
-        build_images(matrix, tuple(args.names), console, args.cache_from_tags)
+        names = choose_names(args.names, matrix.implementation_names, "implementation", "build")
+        build_images(matrix, names, console, args.cache_from_tags)
         return EXIT_OK
     if args.command == "images":
         if args.action == "save":

@@ -90,6 +90,10 @@ class Settings:
     screenshot_context: Path
     expectations: Path
 
+    def local_image(self, name: str) -> str:
+        """The tag of an image this project builds: an implementation's, base's, a tool's."""
+        return f"{self.image_prefix}/{name}:latest"
+
 
 @dataclass(frozen=True)
 class Matrix:

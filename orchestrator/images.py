@@ -52,7 +52,7 @@ class ImageBuilder:
 
     @property
     def base_reference(self) -> str:
-        return f"{self.settings.image_prefix}/base:latest"
+        return self.settings.local_image("base")
 
     def prepare_tool(self, name: str, context: Path) -> str:
         """Build a tool image (the packet recorder, the screenshot browser) on the base.
@@ -62,7 +62,7 @@ class ImageBuilder:
         """
         if self.engine.image_id(self.base_reference) is None and self._build_base():
             raise EngineError(f"the base image failed to build, so the {name} image cannot")
-        reference = f"{self.settings.image_prefix}/{name}:latest"
+        reference = self.settings.local_image(name)
         log = self.log_dir / f"{name}.log"
         try:
             self._build_image(

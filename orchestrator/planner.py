@@ -19,15 +19,15 @@ def plan(
 
     Keeping them lets the grid show N/A by declaration instead of a hole.
     """
-    chosen_tests = _choose(tests, matrix.test_names, "test case", "-t/--test")
+    chosen_tests = choose_names(tests, matrix.test_names, "test case", "-t/--test")
     server_names = _with_role(
         matrix,
-        _choose(servers, matrix.implementation_names, "implementation", "-s/--server"),
+        choose_names(servers, matrix.implementation_names, "implementation", "-s/--server"),
         Role.SERVER,
     )
     client_names = _with_role(
         matrix,
-        _choose(clients, matrix.implementation_names, "implementation", "-c/--client"),
+        choose_names(clients, matrix.implementation_names, "implementation", "-c/--client"),
         Role.CLIENT,
     )
     cells = []
@@ -43,7 +43,11 @@ def plan(
     return tuple(cells)
 
 
-def _choose(asked: Sequence[str], known: tuple[str, ...], what: str, flag: str) -> tuple[str, ...]:
+def choose_names(
+    asked: Sequence[str], known: tuple[str, ...], what: str, flag: str
+) -> tuple[str, ...]:
+    """`asked` in `known`'s order (all of `known` when nothing is asked); an unknown name
+    is a ConfigError with the closest known one."""
     if not asked:
         return known
     for name in asked:
