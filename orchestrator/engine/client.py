@@ -184,58 +184,54 @@ class DockerEngine:
     @contextlib.contextmanager
     def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[DockerContainer]:
         endpoint = EndpointConfig(self.client.api.api_version, aliases=list(spec.aliases))
-        try:
-            container = self.client.containers.create(
-                spec.image,
-                command=list(spec.command) if spec.command else None,
-                name=spec.name,
-                environment=dict(spec.environment),
-                labels=dict(spec.labels),
-                network=spec.network,
-                networking_config={spec.network: endpoint},
-                shm_size="256m",
-            )
-        except APIError as error:
-            raise EngineError(
-                f"cannot create container {spec.name}: {error.explanation}"
-            ) from error
-        try:
-            try:
-                container.start()
-            except APIError as error:
-                raise EngineError(
-                    f"cannot start container {spec.name}: {error.explanation}"
-                ) from error
+        with self._started(
+            f"container {spec.name}",
+            keep,
+            image=spec.image,
+            command=list(spec.command) if spec.command else None,
+            name=spec.name,
+            environment=dict(spec.environment),
+            labels=dict(spec.labels),
+            network=spec.network,
+            networking_config={spec.network: endpoint},
+            shm_size="256m",
+        ) as container:
             yield DockerContainer(container, spec.network)
-        finally:
-            if keep:
-                _remove_quietly(container.kill)
-            else:
-                _remove_quietly(partial(container.remove, force=True))
 
     @contextlib.contextmanager
     def capture(
         self, target: str, name: str, image: str, labels: Mapping[str, str]
     ) -> Iterator[DockerRecorder]:
+        with self._started(
+            f"capture {name}",
+            image=image,
+            name=name,
+            labels=dict(labels),
+            network_mode=f"container:{target}",
+            cap_drop=["ALL"],
+            cap_add=["NET_RAW"],
+        ) as container:
+            yield DockerRecorder(container)
+
+    @contextlib.contextmanager
+    def _started(self, what: str, keep: bool = False, **create: Any) -> Iterator[Container]:
+        """A created and started container, force-removed however the block ends; with
+        `keep` it is only killed, left for a maintainer to inspect and `clean` to reap."""
         try:
-            container = self.client.containers.create(
-                image,
-                name=name,
-                labels=dict(labels),
-                network_mode=f"container:{target}",
-                cap_drop=["ALL"],
-                cap_add=["NET_RAW"],
-            )
+            container = self.client.containers.create(**create)
         except APIError as error:
-            raise EngineError(f"cannot create capture {name}: {error.explanation}") from error
+            raise EngineError(f"cannot create {what}: {error.explanation}") from error
         try:
             try:
                 container.start()
             except APIError as error:
-                raise EngineError(f"cannot start capture {name}: {error.explanation}") from error
-            yield DockerRecorder(container)
+                raise EngineError(f"cannot start {what}: {error.explanation}") from error
+            yield container
         finally:
-            _remove_quietly(partial(container.remove, force=True))
+            if keep:
+                _remove_quietly(container.kill)
+            else:
+                _remove_quietly(partial(container.remove, force=True))
 
     def screenshot(
         self,
