@@ -176,7 +176,9 @@ class CellRunner:
             stack.callback(self._save_output, "server", server, seen)
             recorder = None
             if self.settings.capture_image:
-                recorder = self._start_recorder(stack, server, server_spec.name, name, labels)
+                recorder = self._start_recorder(
+                    stack, server, self.settings.capture_image, server_spec.name, name, labels
+                )
             seen.not_ready = self._wait_listening(server)
             if seen.not_ready is None:
                 seen.server_address = server.address()
@@ -202,13 +204,14 @@ class CellRunner:
                 duration_s=duration,
                 logs=tuple(seen.logs),
             )
+        client_output = seen.client_output.decode(errors="replace")
         outcome, reason = classify(
             Observation(
                 test=cell.test,
                 client_exit=seen.client_exit,
                 server_exit=seen.server_exit,
                 timeout_s=timeout,
-                client_output=seen.client_output.decode(errors="replace"),
+                client_output=client_output,
             )
         )
         verification = None
@@ -223,13 +226,14 @@ class CellRunner:
             duration_s=duration,
             logs=tuple(seen.logs),
             verification=verification,
-            media=media_report(seen.client_output.decode(errors="replace")),
+            media=media_report(client_output),
         )
 
     def _start_recorder(
         self,
         stack: ExitStack,
         server: RunningContainer,
+        image: str,
         target: str,
         name: str,
         labels: Mapping[str, str],
@@ -241,7 +245,7 @@ class CellRunner:
                 self.engine.capture(
                     target,
                     f"{name}-capture",
-                    self.settings.capture_image or "",
+                    image,
                     {**labels, ROLE_LABEL: "capture"},
                 )
             )
