@@ -21,6 +21,17 @@ ROLE_LABEL = f"{LABEL_PREFIX}.role"
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one peer container may use: peers are untrusted code (docs/contract.md)."""
+
+    memory_bytes: int = 1 << 30
+    pids: int = 512
+    cpus: float = 1.0
+    tmpfs_bytes: int = 512 << 20
+    log_bytes: int = 4 << 20  # head and tail of the output kept, the middle cut
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     name: str
     image: str
@@ -29,6 +40,7 @@ class ContainerSpec:
     command: tuple[str, ...] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ into its own result, so one broken cell never aborts the run.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 import traceback
@@ -171,7 +172,8 @@ class CellRunner:
         keep = self.settings.keep_containers
         with ExitStack() as stack:
             network = stack.enter_context(self.engine.network(name, labels, keep))
-            server_spec = self._spec(cell, Role.SERVER, f"{name}-server", network, labels)
+            payload = new_payload()
+            server_spec = self._spec(cell, Role.SERVER, f"{name}-server", network, labels, payload)
             server = stack.enter_context(self.engine.container(server_spec, keep))
             stack.callback(self._save_output, "server", server, seen)
             recorder = None
@@ -182,7 +184,9 @@ class CellRunner:
             seen.not_ready = self._wait_listening(server)
             if seen.not_ready is None:
                 seen.server_address = server.address()
-                client_spec = self._spec(cell, Role.CLIENT, f"{name}-client", network, labels)
+                client_spec = self._spec(
+                    cell, Role.CLIENT, f"{name}-client", network, labels, payload
+                )
                 client = stack.enter_context(self.engine.container(client_spec, keep))
                 stack.callback(self._save_output, "client", client, seen)
                 # Read now: a stopped container has no address (a quick client may
@@ -275,7 +279,13 @@ class CellRunner:
         return verification
 
     def _spec(
-        self, cell: Cell, role: Role, name: str, network: str, labels: Mapping[str, str]
+        self,
+        cell: Cell,
+        role: Role,
+        name: str,
+        network: str,
+        labels: Mapping[str, str],
+        payload: bytes,
     ) -> ContainerSpec:
         timeout = self.timeout_for(cell.test)
         return ContainerSpec(
@@ -289,6 +299,10 @@ class CellRunner:
                 "TEST_CASE": cell.test,
                 "SERVER_URL": SERVER_URL,
                 "TEST_TIMEOUT": f"{timeout:g}",
+                "TEST_PAYLOAD": payload.hex(),
+                "ICE_SERVERS": "[]",
+                "ICE_TRANSPORT_POLICY": "all",
+                "NETWORK_SCENARIO": "direct",
             },
             aliases=SERVER_ALIASES if role is Role.SERVER else (),
         )
@@ -377,6 +391,12 @@ def run_cells(
             "interrupted; containers and networks of running cells were removed"
         ) from None
     executor.shutdown(wait=True)
+
+
+def new_payload() -> bytes:
+    """A fresh test message (docs/contract.md 2.1): 600-1000 printable ASCII bytes."""
+    length = 600 + secrets.randbelow(401)
+    return bytes(0x21 + secrets.randbelow(0x7E - 0x21 + 1) for _ in range(length))
 
 
 def resource_name(run_id: str, cell: Cell, attempt: int = 1) -> str:

@@ -28,7 +28,7 @@ from requests.exceptions import RequestException
 from orchestrator.engine.baseimage import ensure_upstream_base
 from orchestrator.engine.daemon import ensure_engine
 from orchestrator.errors import EngineError, ImageBuildError
-from orchestrator.ports import BuildSpec, Cancelled, ContainerSpec
+from orchestrator.ports import BuildSpec, Cancelled, ContainerSpec, Limits
 
 POLL_INTERVAL_S = 0.2
 CAPTURE_FILE = "/capture/capture.pcap"
@@ -195,6 +195,7 @@ class DockerEngine:
             network=spec.network,
             networking_config={spec.network: endpoint},
             shm_size="256m",
+            **_sandbox(spec.limits),
         ) as container:
             yield DockerContainer(container, spec.network)
 
@@ -388,6 +389,21 @@ class DockerContainer:
             networks = self._container.attrs.get("NetworkSettings", {}).get("Networks", {})
             self._address = networks.get(self._network, {}).get("IPAddress") or None
         return self._address
+
+
+def _sandbox(limits: Limits) -> dict[str, Any]:
+    """Create options that confine an untrusted peer: no capabilities, no privilege gain,
+    a read-only root with a capped /tmp, and memory, pids and CPU limits."""
+    return {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"},
+        "mem_limit": limits.memory_bytes,
+        "memswap_limit": limits.memory_bytes,
+        "pids_limit": limits.pids,
+        "nano_cpus": int(limits.cpus * 1e9),
+    }
 
 
 def _file_from_container(container: Container, path: str) -> bytes | None:
