@@ -348,7 +348,7 @@ def _gate(results: RunResults, console: Console) -> int:
             else "not in expectations.yaml"
         )
         console.print(
-            f"deviation: {result.cell.slug}: {result.outcome.value} ({known}): {result.reason}",
+            f"deviation: {result.cell.key}: {result.outcome.value} ({known}): {result.reason}",
             highlight=False,
             soft_wrap=True,
         )

@@ -40,16 +40,25 @@ EXIT_UNSUPPORTED = 127
 
 @dataclass(frozen=True, order=True)
 class Cell:
-    """One grid cell: a test case run with one server image and one client image."""
+    """One grid cell: a test case run with one server image and one client image, on one
+    network scenario."""
 
     test: str
     server: str
     client: str
+    scenario: str = "direct"
 
     @property
     def slug(self) -> str:
-        """A path- and docker-name-safe identifier, unique within a run."""
-        return f"{self.test}/{self.server}__{self.client}"
+        """The cell's path under a run's logs/: unique, because names never contain `_`
+        (so `a-b__c` and `a__b-c` differ) and each name is a path segment of its own."""
+        return f"{self.scenario}/{self.test}/{self.server}__{self.client}"
+
+    @property
+    def key(self) -> str:
+        """How expectations.yaml and messages name the cell."""
+        where = "" if self.scenario == "direct" else f"@{self.scenario}"
+        return f"{self.test}/{self.server}/{self.client}{where}"
 
 
 @dataclass(frozen=True)
@@ -102,12 +111,20 @@ class MediaReport:
     frames: int | None = None  # None also when the stack does not decode ("frames=-")
 
 
+# Conditions an expectation may be limited to. `source-unreachable`: the image could not
+# be built because a registry or package source it needs is out of reach from here.
+SOURCE_UNREACHABLE = "source-unreachable"
+CONDITIONS = (SOURCE_UNREACHABLE,)
+
+
 @dataclass(frozen=True)
 class Expectation:
-    """A checked-in, explained verdict for a cell that is known not to pass."""
+    """A checked-in, explained verdict for a cell that is known not to pass; with a
+    `condition`, it holds only where that condition is the cell's cause."""
 
     outcome: Outcome
     reason: str
+    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,7 @@ class CellResult:
     media: MediaReport | None = None
     expected: Expectation | None = None
     attempts: tuple[Attempt, ...] = ()  # only for retried cells, first attempt first
+    cause: str | None = None  # e.g. SOURCE_UNREACHABLE for a build-error; see CONDITIONS
 
     @property
     def as_expected(self) -> bool:

@@ -132,6 +132,7 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
         "test": result.cell.test,
         "server": result.cell.server,
         "client": result.cell.client,
+        "scenario": result.cell.scenario,
         "outcome": result.outcome.value,
         "exit_code": result.exit_code,
         "duration_s": round(result.duration_s, 3),
@@ -221,7 +222,7 @@ def from_json(data: Any, source: Path) -> RunResults:
         )
         cells = tuple(
             CellResult(
-                cell=Cell(c["test"], c["server"], c["client"]),
+                cell=Cell(c["test"], c["server"], c["client"], c.get("scenario", "direct")),
                 outcome=Outcome(c["outcome"]),
                 reason=c["reason"],
                 exit_code=c.get("exit_code"),

@@ -95,7 +95,7 @@ def test_check_gates_against_the_current_expectations_file(
     document = replace(sample(), cells=(failing, passing), implementations=())
     results.write_text(json.dumps(to_json(document)))
     assert main(["-f", str(matrix), "check", str(results)]) == 1
-    assert "deviation: datachannel/alpha__beta: failed (not in expectations.yaml)" in (
+    assert "deviation: datachannel/alpha/beta: failed (not in expectations.yaml)" in (
         capsys.readouterr().out
     )
     (tmp_path / "expectations.yaml").write_text(

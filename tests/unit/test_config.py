@@ -41,7 +41,7 @@ MALFORMED = [
         r"matrix.yaml:2: settings.jbos: unknown key \(did you mean 'jobs'\?\)",
     ),
     (replace("  jobs: 2", "  jobs: two"), r"settings.jobs: expected an integer, got a string"),
-    (replace("  jobs: 2", "  jobs: 0"), r"settings.jobs: must be greater than 0"),
+    (replace("  jobs: 2", "  jobs: 0"), r"settings.jobs: must be at least 1 and at most 64, got 0"),
     (replace("  jobs: 2", "  jobs: yes"), r"settings.jobs: expected an integer, got a boolean"),
     (
         replace("    timeout: 10", "    timeout: -1"),
@@ -119,7 +119,7 @@ def test_malformed_matrix_gives_one_line_error(
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file"):
+    with pytest.raises(ConfigError, match="no such matrix file"):
         load_matrix(tmp_path / "nope.yaml", environ={})
 
 

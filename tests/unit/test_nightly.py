@@ -146,7 +146,7 @@ def test_html_is_self_contained_and_links_each_cell_to_its_logs() -> None:
     assert "<script" not in page
     assert "http://" not in page
     assert "https://" not in page
-    assert 'href="logs/datachannel/pion__aiortc/"' in page
+    assert 'href="logs/direct/datachannel/pion__aiortc/"' in page
     assert 'title="failed: SCTP | abort"' in page
     assert page.count('<td class="') == 2
     assert len(set(COLOURS.values())) == len(COLOURS) == len(Outcome)

@@ -169,6 +169,7 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "test",
         "server",
         "client",
+        "scenario",
         "outcome",
         "exit_code",
         "duration_s",

@@ -56,8 +56,8 @@ def test_passing_pair_saves_logs_and_releases_everything(
     assert result.reason == "echo came back"
     assert result.exit_code == 0
     assert result.log_paths == {
-        "client": "logs/datachannel/alpha__beta/client.log",
-        "server": "logs/datachannel/alpha__beta/server.log",
+        "client": "logs/direct/datachannel/alpha__beta/client.log",
+        "server": "logs/direct/datachannel/alpha__beta/server.log",
     }
     assert (tmp_path / "run1" / result.log_paths["server"]).read_text() == "listening\n"
     assert engine.leftovers() == []
