@@ -39,6 +39,13 @@ class EngineError(InteropError):
     exit_code = 6
 
 
+class InternalError(InteropError):
+    """Something of ours failed in a way that makes the rest of the run pointless (our
+    own disk full, a bug outside any one cell); partial results are kept."""
+
+    exit_code = 70
+
+
 class Interrupted(InteropError):
     """The user pressed Ctrl-C (or the process got SIGTERM); cleanup has run."""
 
@@ -46,9 +53,11 @@ class Interrupted(InteropError):
 
 
 class ImageBuildError(Exception):
-    """A Dockerfile failed; `reason` is the builder's last error line. Not a user error on
-    its own: it becomes that implementation's `build-error` cells."""
+    """A Dockerfile failed; `reason` is the builder's last error line and the log's path.
+    Not a user error on its own: it becomes that implementation's `build-error` cells.
+    `unreachable`: it failed because a registry or package source was out of reach."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.unreachable = unreachable

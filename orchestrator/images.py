@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestrator.config import Implementation, Matrix
 from orchestrator.errors import EngineError, ImageBuildError
+from orchestrator.model import SOURCE_UNREACHABLE
 from orchestrator.ports import BuildSpec, ImageEngine
 
 VERSIONS_PATH = "/interop/versions.json"
@@ -26,6 +27,7 @@ class ImageOutcome:
     build: str  # "built", "prebuilt" or "failed"
     reason: str = ""
     log: Path | None = None
+    cause: str | None = None  # SOURCE_UNREACHABLE: a registry or package source was out of reach
 
     @property
     def ok(self) -> bool:
@@ -71,9 +73,7 @@ class ImageBuilder:
                 log,
             )
         except ImageBuildError as error:
-            raise EngineError(
-                f"the {name} image failed to build: {error.reason} (log: {log})"
-            ) from None
+            raise EngineError(f"the {name} image failed to build: {error.reason}") from None
         return reference
 
     def prepare(self, names: Iterable[str]) -> dict[str, ImageOutcome]:
@@ -165,7 +165,15 @@ class ImageBuilder:
                 log,
             )
         except ImageBuildError as error:
-            self.note(f"{name}: image failed to build: {error.reason} (log: {log})")
+            self.note(f"{name}: image failed to build: {error.reason}")
+            if error.unreachable:
+                return self._failed(
+                    implementation,
+                    f"cannot be built here, a registry or package source is unreachable: "
+                    f"{error.reason}",
+                    log,
+                    SOURCE_UNREACHABLE,
+                )
             return self._failed(implementation, f"image failed to build: {error.reason}", log)
         except EngineError as error:
             return self._failed(implementation, str(error), log)
@@ -215,7 +223,11 @@ class ImageBuilder:
         )
 
     def _failed(
-        self, implementation: Implementation, reason: str, log: Path | None
+        self,
+        implementation: Implementation,
+        reason: str,
+        log: Path | None,
+        cause: str | None = None,
     ) -> ImageOutcome:
         return ImageOutcome(
             implementation.name,
@@ -225,6 +237,7 @@ class ImageBuilder:
             "failed",
             reason,
             log,
+            cause,
         )
 
     def _check_pins(self, implementation: Implementation, outcome: ImageOutcome) -> None:

@@ -21,6 +21,7 @@ class Outcome(StrEnum):
     INFRA_ERROR = "infra-error"
     UNVERIFIED = "unverified"  # client exited 0, but the capture does not back it
     FLAKY = "flaky"  # failed, then passed on a retry: never shown as a plain pass
+    NOT_RUN = "not-run"  # the run stopped (Ctrl-C, engine gone) before this cell ran
 
     @property
     def is_failure(self) -> bool:
@@ -63,10 +64,11 @@ class Cell:
 
 @dataclass(frozen=True)
 class PlannedCell:
-    """A cell and whether both sides declared the test; undeclared cells are never started."""
+    """A cell, and why it will not run when a side did not declare its test case or
+    cannot run in its scenario (such cells are never started; the grid shows ➖)."""
 
     cell: Cell
-    declared_unsupported_by: tuple[str, ...] = ()
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class CellResult:
     expected: Expectation | None = None
     attempts: tuple[Attempt, ...] = ()  # only for retried cells, first attempt first
     cause: str | None = None  # e.g. SOURCE_UNREACHABLE for a build-error; see CONDITIONS
+    timings: tuple[tuple[str, float], ...] = ()  # seconds per lifecycle step
 
     @property
     def as_expected(self) -> bool:

@@ -1,55 +1,115 @@
-"""Which cells a run contains: every test × server × client the filters leave."""
+"""Which cells a run has: every scenario × test × server × client the selection leaves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from orchestrator.config import Matrix, suggestion
 from orchestrator.errors import ConfigError
 from orchestrator.model import Cell, PlannedCell, Role
 
 
-def plan(
-    matrix: Matrix,
-    servers: Sequence[str] = (),
-    clients: Sequence[str] = (),
-    tests: Sequence[str] = (),
-) -> tuple[PlannedCell, ...]:
-    """Cells in grid order; cells a side did not declare are kept, marked unsupported.
+@dataclass(frozen=True)
+class Selection:
+    """What the command line asked for; None means "the default set" (everything with
+    `--all`), an empty tuple is a mistake."""
+
+    servers: tuple[str, ...] | None = None
+    clients: tuple[str, ...] | None = None
+    tests: tuple[str, ...] | None = None
+    scenarios: tuple[str, ...] | None = None
+    everything: bool = False
+
+
+def plan(matrix: Matrix, selection: Selection = Selection()) -> tuple[PlannedCell, ...]:
+    """Cells in grid order; cells a side cannot run are kept, with the reason.
 
     Keeping them lets the grid show N/A by declaration instead of a hole.
     """
-    chosen_tests = choose_names(tests, matrix.test_names, "test case", "-t/--test")
-    server_names = _with_role(
+    every = selection.everything
+    tests = choose_names(
+        selection.tests,
+        matrix.test_names,
+        tuple(t.name for t in matrix.tests if every or t.default),
+        "test case",
+        "-t/--test",
+    )
+    defaults = tuple(i.name for i in matrix.implementations if every or i.default)
+    servers = _with_role(
         matrix,
-        choose_names(servers, matrix.implementation_names, "implementation", "-s/--server"),
+        choose_names(
+            selection.servers,
+            matrix.implementation_names,
+            defaults,
+            "implementation",
+            "-s/--server",
+        ),
         Role.SERVER,
     )
-    client_names = _with_role(
+    clients = _with_role(
         matrix,
-        choose_names(clients, matrix.implementation_names, "implementation", "-c/--client"),
+        choose_names(
+            selection.clients,
+            matrix.implementation_names,
+            defaults,
+            "implementation",
+            "-c/--client",
+        ),
         Role.CLIENT,
     )
+    scenarios = choose_names(
+        selection.scenarios,
+        matrix.scenario_names,
+        tuple(s.name for s in matrix.scenarios if every or s.default),
+        "scenario",
+        "--scenario",
+    )
     cells = []
-    for test in chosen_tests:
-        for server in server_names:
-            for client in client_names:
-                undeclared = tuple(
-                    name
-                    for name, role in ((server, Role.SERVER), (client, Role.CLIENT))
-                    if not matrix.implementation(name).supports(role, test)
-                )
-                cells.append(PlannedCell(Cell(test, server, client), undeclared))
+    for scenario_name in scenarios:
+        scenario = matrix.scenario(scenario_name)
+        for test in (t for t in tests if t in scenario.tests):
+            for server in servers:
+                for client in clients:
+                    cell = Cell(test, server, client, scenario_name)
+                    cells.append(PlannedCell(cell, refusal(matrix, cell)))
+    if not cells:
+        raise ConfigError("the selection leaves no cell to run (check --scenario and -t)")
     return tuple(cells)
 
 
+def refusal(matrix: Matrix, cell: Cell) -> str | None:
+    """Why the cell cannot run as declared in matrix.yaml, or None."""
+    roles = ((cell.server, Role.SERVER), (cell.client, Role.CLIENT))
+    undeclared = [n for n, role in roles if not matrix.implementation(n).supports(role, cell.test)]
+    if undeclared:
+        if len(undeclared) == 2 and cell.server == cell.client:
+            return f"{cell.server} does not declare '{cell.test}'"
+        return "; ".join(
+            f"{name} does not declare '{cell.test}' as {role.value}"
+            for name, role in roles
+            if name in undeclared
+        )
+    for name in dict.fromkeys((cell.server, cell.client)):
+        why = matrix.implementation(name).scenario_refusal(cell.scenario)
+        if why is not None:
+            return f"{name} cannot run in {cell.scenario}: {why}"
+    return None
+
+
 def choose_names(
-    asked: Sequence[str], known: tuple[str, ...], what: str, flag: str
+    asked: Sequence[str] | None,
+    known: tuple[str, ...],
+    default: tuple[str, ...],
+    what: str,
+    flag: str,
 ) -> tuple[str, ...]:
-    """`asked` in `known`'s order (all of `known` when nothing is asked); an unknown name
-    is a ConfigError with the closest known one."""
+    """`asked` in `known`'s order (`default` when nothing is asked); an unknown name is a
+    ConfigError with the closest known one, an empty list is one too."""
+    if asked is None:
+        return default
     if not asked:
-        return known
+        raise ConfigError(f"{flag}: empty selection; name at least one {what}")
     for name in asked:
         if name not in known:
             raise ConfigError(
@@ -69,16 +129,16 @@ def _with_role(matrix: Matrix, names: tuple[str, ...], role: Role) -> tuple[str,
 def shard(cells: tuple[PlannedCell, ...], index: int, count: int) -> tuple[PlannedCell, ...]:
     """The `index`-th (1-based) of `count` slices: stable for a given plan, and balanced.
 
-    Cells that really run are dealt out round-robin first, then the declared-N/A ones,
-    so every shard gets its share of real work; together the shards are the plan.
+    Cells that really run are dealt out round-robin first, then the N/A ones, so every
+    shard gets its share of real work; together the shards are the plan.
     """
     if not 1 <= index <= count:
         raise ConfigError(f"--shard {index}/{count}: the shard number must be 1..{count}")
-    runnable = [c for c in cells if not c.declared_unsupported_by]
-    declared = [c for c in cells if c.declared_unsupported_by]
+    runnable = [c for c in cells if c.refusal is None]
+    refused = [c for c in cells if c.refusal is not None]
     mine = {
         id(c)
-        for group in (runnable, declared)
+        for group in (runnable, refused)
         for position, c in enumerate(group)
         if position % count == index - 1
     }

@@ -32,15 +32,59 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class NetworkSpec:
+    """One cell network: internal (no way out), on a bridge whose name we choose so the
+    capture can listen on it; an explicit subnet when the topology places addresses."""
+
+    name: str
+    labels: Mapping[str, str]
+    bridge: str
+    subnet: str | None = None
+    gateway: str | None = None
+    subnet6: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where a container sits: on a network (with a fixed address and aliases, maybe), or
+    inside another container's network namespace (`join`)."""
+
+    network: str | None = None
+    aliases: tuple[str, ...] = ()
+    ipv4: str | None = None
+    ipv6: str | None = None
+    join: str | None = None
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What a trusted tool container (router, namespace holder, TURN server) may do;
+    peers never get any."""
+
+    cap_add: tuple[str, ...] = ()
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     name: str
     image: str
-    network: str
+    attachment: Attachment
     labels: Mapping[str, str]
     command: tuple[str, ...] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    privileges: Privileges | None = None  # None: an untrusted peer, fully sandboxed
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A finished packet capture on disk."""
+
+    path: Path
+    size: int
+    full_bytes: int | None  # packets after this many bytes were cut to their headers
+    stopped_at_limit: bool  # the capture stopped recording at its hard limit
 
 
 @dataclass(frozen=True)
@@ -82,36 +126,38 @@ class Cancelled(Exception):
 
 class RunningContainer(Protocol):
     def address(self) -> str | None:
-        """The container's IP address on the cell network."""
+        """The container's IP address on its network (None when it shares another's)."""
 
     def exit_code(self) -> int | None:
         """The exit code once the container has stopped, else None."""
-
-    def accepts_tcp(self, port: int) -> bool:
-        """True when a TCP connection to `port` on the container's network address succeeds."""
 
     def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
         """Wait for the container to stop; None when `timeout_s` passed first."""
 
     def kill(self) -> None: ...
 
-    def logs(self) -> bytes: ...
+    def logs(self) -> Output:
+        """What the container printed, bounded: head and tail kept, the middle cut."""
+
+
+@dataclass(frozen=True)
+class Output:
+    text: bytes
+    cut: bool = False  # the middle was left out (a marker in `text` says where)
 
 
 class Recorder(Protocol):
-    """A packet capture running in a container's network namespace."""
+    """A packet capture listening on a cell's bridge."""
 
     def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
         """True once packets are being recorded; False if the recorder died or was slow."""
 
-    def stop(self) -> bytes:
-        """Stop recording and hand over the pcap file's bytes (b"" if there is none)."""
+    def stop(self, destination: Path) -> Capture | None:
+        """Stop recording and write the pcap to `destination` (None if there is none)."""
 
 
 class Engine(Protocol):
-    def network(
-        self, name: str, labels: Mapping[str, str], keep: bool = False
-    ) -> AbstractContextManager[str]:
+    def network(self, spec: NetworkSpec, keep: bool = False) -> AbstractContextManager[str]:
         """An internal network for the `with` block, removed after it unless `keep`."""
 
     def container(
@@ -121,6 +167,16 @@ class Engine(Protocol):
         `keep`, which leaves it for a maintainer to inspect and `clean` to reap."""
 
     def capture(
-        self, target: str, name: str, image: str, labels: Mapping[str, str]
+        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
     ) -> AbstractContextManager[Recorder]:
-        """A recorder sharing container `target`'s network namespace, removed after use."""
+        """A recorder on the host's bridge `bridge`, removed after use."""
+
+    def accepts_tcp(self, address: str, port: int) -> bool:
+        """True when a TCP connection from here to address:port succeeds."""
+
+
+@dataclass(frozen=True)
+class CaptureBudget:
+    full_bytes: int = 64 << 20  # whole packets up to here, then headers only
+    headers_bytes: int = 128  # how much of each packet is kept after that
+    limit_bytes: int = 512 << 20  # nothing more is recorded after this

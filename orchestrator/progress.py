@@ -62,7 +62,7 @@ class PlainReporter:
         return None
 
     def note(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True)
+        self.console.print(text, markup=False)
 
     def status(self, text: str) -> None:
         # Always say when something new starts ("building werift"); within one build, a
@@ -86,9 +86,8 @@ class PlainReporter:
         width = len(str(self.total))
         glyph, _ = GLYPH[result.outcome]
         self.note(
-            f"[{self.done:>{width}}/{self.total}] {glyph} {cell.test}: {cell.server} → "
-            f"{cell.client}: {result.outcome.value} ({result.duration_s:.1f}s) "
-            f"{result.reason}"
+            f"[{self.done:>{width}}/{self.total}] {glyph} {cell.key}: "
+            f"{result.outcome.value} ({result.duration_s:.1f}s) {result.reason}"
         )
 
 
@@ -124,7 +123,7 @@ class LiveReporter:
         self.live.stop()
 
     def note(self, text: str) -> None:
-        self.live.console.print(text, highlight=False)
+        self.live.console.print(text, markup=False)
 
     def status(self, text: str) -> None:
         with self.lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orchestrator.errors import ResultsError
 from orchestrator.render.markdown import grids, legend
-from orchestrator.results import RunResults
+from orchestrator.records import RunResults
 
 START = "<!-- interop-grid:start -->"
 END = "<!-- interop-grid:end -->"

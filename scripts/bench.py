@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from orchestrator.config import load_matrix
-from orchestrator.results import load_results
+from orchestrator.codec import load_results
 
 
 def timed_run(matrix: Path, extra: list[str]) -> tuple[float, list[float], int]:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from orchestrator.config import load_matrix
-from orchestrator.results import load_results
+from orchestrator.codec import load_results
 
 
 def main() -> int:

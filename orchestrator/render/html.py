@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from html import escape
 
-from orchestrator.model import Cell, CellResult, Outcome
-from orchestrator.render.grid import axes, by_cell
+from orchestrator.model import CellResult, Outcome
+from orchestrator.render.grid import by_cell, result_sections
 from orchestrator.render.markdown import summary_line
 from orchestrator.render.symbols import EMOJI, MEANING
-from orchestrator.results import RunResults
+from orchestrator.records import RunResults
 
 CELL_WIDTH_PX, CELL_HEIGHT_PX = 114, 38  # a cell's link box plus its border
 # Every colour differs from every other and from the table lines (#d0d7de), so the
@@ -27,6 +27,7 @@ COLOURS = {
     Outcome.INFRA_ERROR: "#57606a",
     Outcome.UNVERIFIED: "#fb8f44",
     Outcome.FLAKY: "#0969da",
+    Outcome.NOT_RUN: "#afb8c1",
 }
 
 STYLE = """
@@ -49,24 +50,21 @@ small { color: #57606a; }
 
 def render_html(results: RunResults, title: str = "WebRTC interop matrix") -> str:
     found = by_cell(results.cells)
-    order = tuple(i.name for i in results.implementations)
+    descriptions = {t.name: t.description for t in results.tests}
     body = [f"<h1>{escape(title)}</h1>", f"<p>{escape(summary_line(results))}</p>"]
-    for test in results.tests:
-        servers, clients = axes(found, test.name, order)
-        if not servers:
-            continue
-        body.append(f"<h2>{escape(test.name)}</h2>")
-        if test.description:
-            body.append(f"<p>{escape(test.description)}</p>")
+    for section in result_sections(results):
+        body.append(f"<h2>{escape(section.title)}</h2>")
+        if descriptions.get(section.test):
+            body.append(f"<p>{escape(descriptions[section.test])}</p>")
         body.append(
             '<table class="grid"><tr><th>server ↓ / client →</th>'
-            + "".join(f"<th>{escape(c)}</th>" for c in clients)
+            + "".join(f"<th>{escape(c)}</th>" for c in section.clients)
             + "</tr>"
         )
-        for server in servers:
+        for server in section.servers:
             row = [f"<th>{escape(server)}</th>"]
-            for client in clients:
-                row.append(_cell(found.get(Cell(test.name, server, client))))
+            for client in section.clients:
+                row.append(_cell(found.get(section.cell(server, client))))
             body.append("<tr>" + "".join(row) + "</tr>")
         body.append("</table>")
     body.append(
@@ -105,14 +103,10 @@ def render_html(results: RunResults, title: str = "WebRTC interop matrix") -> st
 
 def page_size(results: RunResults) -> tuple[int, int]:
     """A browser window (width, height) that shows the whole page, every grid included."""
-    found = by_cell(results.cells)
-    order = tuple(i.name for i in results.implementations)
     width, height = 900, 420 + 56 * len(results.implementations)
-    for test in results.tests:
-        servers, clients = axes(found, test.name, order)
-        if servers:
-            height += 130 + CELL_HEIGHT_PX * len(servers)
-            width = max(width, 260 + CELL_WIDTH_PX * len(clients))
+    for section in result_sections(results):
+        height += 130 + CELL_HEIGHT_PX * len(section.servers)
+        width = max(width, 260 + CELL_WIDTH_PX * len(section.clients))
     return width, height
 
 

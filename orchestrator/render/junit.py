@@ -5,7 +5,7 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 from orchestrator.model import Outcome
-from orchestrator.results import RunResults
+from orchestrator.records import RunResults
 
 
 def render_junit(results: RunResults) -> str:

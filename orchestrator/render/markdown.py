@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from orchestrator.merge import RunDiff
 from orchestrator.model import Cell, CellResult, Outcome, Traffic
-from orchestrator.render.grid import axes, by_cell, tally
+from orchestrator.records import RunResults
+from orchestrator.render.grid import Section, by_cell, result_sections, tally
 from orchestrator.render.symbols import EMOJI, MEANING
-from orchestrator.results import RunResults, TestRecord
+from orchestrator.text import markdown_cell
 
 MEDIA_TESTS = ("audio", "video")
 
@@ -35,29 +36,26 @@ def grids(results: RunResults, timings: bool = True) -> list[str]:
     render identically (what the README block is compared by).
     """
     found = by_cell(results.cells)
-    order = tuple(i.name for i in results.implementations)
+    descriptions = {t.name: t.description for t in results.tests}
     lines: list[str] = []
-    for test in results.tests:
-        lines += _grid(test, found, order, timings)
+    for section in result_sections(results):
+        lines += _grid(section, descriptions.get(section.test, ""), found, timings)
     return lines
 
 
 def _grid(
-    test: TestRecord, found: dict[Cell, CellResult], order: tuple[str, ...], timings: bool
+    section: Section, description: str, found: dict[Cell, CellResult], timings: bool
 ) -> list[str]:
-    servers, clients = axes(found, test.name, order)
-    if not servers:
-        return []
-    lines = [f"## {test.name}", ""]
-    if test.description:
-        lines += [test.description, ""]
-    lines.append("| server ↓ / client → | " + " | ".join(clients) + " |")
-    lines.append("|---|" + "|".join(":-:" for _ in clients) + "|")
+    lines = [f"## {section.title}", ""]
+    if description:
+        lines += [description, ""]
+    lines.append("| server ↓ / client → | " + " | ".join(section.clients) + " |")
+    lines.append("|---|" + "|".join(":-:" for _ in section.clients) + "|")
     notes: list[str] = []
-    for server in servers:
+    for server in section.servers:
         row = []
-        for client in clients:
-            result = found.get(Cell(test.name, server, client))
+        for client in section.clients:
+            result = found.get(section.cell(server, client))
             if result is None:
                 row.append(" ")
                 continue
@@ -123,17 +121,17 @@ def _failures(results: RunResults) -> list[str]:
     lines = [
         "## Failures",
         "",
-        "| test | server | client | outcome | reason | known cause | logs |",
-        "|---|---|---|---|---|---|---|",
+        "| test | server | client | scenario | outcome | reason | known cause | logs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for result in problems:
         cell = result.cell
         logs = " ".join(f"[{name}]({path})" for name, path in result.logs)
         known = _escape(result.expected.reason) if result.as_expected and result.expected else "—"
         lines.append(
-            f"| {cell.test} | {cell.server} | {cell.client} | "
+            f"| {cell.test} | {cell.server} | {cell.client} | {cell.scenario} | "
             f"{EMOJI[result.outcome]} {result.outcome.value} | "
-            f"{_escape(result.reason)} | {known} | {logs} |"
+            f"{markdown_cell(result.reason)} | {known} | {logs} |"
         )
     return [*lines, ""]
 
@@ -154,7 +152,7 @@ def _media(results: RunResults) -> list[str]:
         assert media is not None
         cell = result.cell
         lines.append(
-            f"| {cell.test} | {cell.server} | {cell.client} | {media.codec or '—'} | "
+            f"| {cell.test} | {cell.server} | {cell.client} | {markdown_cell(media.codec or '—')} | "
             f"{_or_dash(media.payload_type)} | {_or_dash(media.packets)} | "
             f"{_or_dash(media.frames)} |"
         )
@@ -194,7 +192,7 @@ def _evidence(results: RunResults) -> list[str]:
 def _versions(results: RunResults) -> list[str]:
     lines = ["## Versions", "", "| implementation | image | versions |", "|---|---|---|"]
     for record in results.implementations:
-        versions = ", ".join(f"{k} {v}" for k, v in record.versions) or "—"
+        versions = markdown_cell(", ".join(f"{k} {v}" for k, v in record.versions) or "—")
         image_id = f" `{record.image_id.removeprefix('sha256:')[:12]}`" if record.image_id else ""
         build = " (build failed)" if record.build == "failed" else ""
         lines.append(f"| {record.name} | `{record.image}`{image_id}{build} | {versions} |")
@@ -234,8 +232,8 @@ def render_diff(change: RunDiff, old: RunResults, new: RunResults) -> str:
             now = f"{EMOJI[item.after]} {item.after.value}" if item.after else "—"
             cell = item.cell
             lines.append(
-                f"- {cell.test}: {cell.server} → {cell.client}: {was} → {now}"
-                + (f" ({_escape(item.reason)})" if item.after and item.reason else "")
+                f"- {cell.key}: {was} → {now}"
+                + (f" ({markdown_cell(item.reason)})" if item.after and item.reason else "")
             )
         lines.append("")
     if change.versions:

@@ -14,6 +14,7 @@ EMOJI = {
     Outcome.INFRA_ERROR: "⚠️",
     Outcome.UNVERIFIED: "❓",
     Outcome.FLAKY: "🔁",
+    Outcome.NOT_RUN: "⏸️",
 }
 
 # Terminal glyphs are single-width so grid columns stay aligned in every terminal.
@@ -27,6 +28,7 @@ GLYPH = {
     Outcome.INFRA_ERROR: ("!", "bold magenta"),
     Outcome.UNVERIFIED: ("?", "bold yellow"),
     Outcome.FLAKY: ("~", "bold yellow"),
+    Outcome.NOT_RUN: ("_", "dim"),
 }
 
 MEANING = {
@@ -39,4 +41,5 @@ MEANING = {
     Outcome.INFRA_ERROR: "docker or orchestrator error",
     Outcome.UNVERIFIED: "client exited 0 but the capture does not show it (counts as failed)",
     Outcome.FLAKY: "failed, then passed on a retry (counts as failed)",
+    Outcome.NOT_RUN: "not run: the run stopped before this cell",
 }

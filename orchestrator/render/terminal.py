@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.model import Cell, CellResult, Outcome
-from orchestrator.render.grid import axes, tally
+from orchestrator.render.grid import sections, tally
 from orchestrator.render.symbols import GLYPH, MEANING
 
 PENDING = Text("·", style="dim")
@@ -23,14 +23,12 @@ def grid(
     tests: Sequence[str],
     order: tuple[str, ...],
 ) -> RenderableType:
-    """One table per test case: servers as rows, clients as columns."""
+    """One table per (scenario, test case): servers as rows, clients as columns."""
     tables: list[RenderableType] = []
-    for test in tests:
-        servers, clients = axes(planned, test, order)
-        if not servers:
-            continue
+    scenarios = tuple(dict.fromkeys(c.scenario for c in planned))
+    for section in sections(planned, tests, scenarios, order):
         table = Table(
-            title=test,
+            title=section.title,
             title_justify="left",
             title_style="bold",
             box=None,
@@ -38,12 +36,12 @@ def grid(
             show_edge=False,
         )
         table.add_column("server ↓ client →", style="bold")
-        for client in clients:
+        for client in section.clients:
             table.add_column(client, justify="center")
-        for server in servers:
+        for server in section.servers:
             row: list[RenderableType] = [server]
-            for client in clients:
-                cell = Cell(test, server, client)
+            for client in section.clients:
+                cell = section.cell(server, client)
                 row.append(_glyph(finished.get(cell), cell in running))
             table.add_row(*row)
         tables.append(table)
@@ -75,7 +73,7 @@ def failure_lines(results: Sequence[CellResult]) -> list[Text]:
         lines.append(
             Text.assemble(
                 (f"{glyph} ", style),
-                f"{cell.test}: {cell.server} → {cell.client}: ",
+                f"{cell.key}: ",
                 (result.outcome.value, style),
                 f": {result.reason}",
             )

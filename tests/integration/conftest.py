@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.app import RunRequest, run_matrix
 from orchestrator.config import load_matrix
 from orchestrator.engine.client import DockerEngine, connect
 from orchestrator.model import Cell, CellResult
-from orchestrator.results import RunResults
+from orchestrator.planner import Selection
+from orchestrator.records import RunResults
+from orchestrator.runs import RunRequest, run_matrix
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -77,11 +78,23 @@ RunFn = Callable[..., tuple[RunResults, Path]]
 def run(tmp_path: Path, engine: DockerEngine) -> RunFn:
     """Write a matrix (settings + the given tests and implementations) and run it for real."""
 
-    def run_it(body: str, **request: object) -> tuple[RunResults, Path]:
+    def run_it(
+        body: str,
+        servers: tuple[str, ...] | None = None,
+        clients: tuple[str, ...] | None = None,
+        tests: tuple[str, ...] | None = None,
+        scenarios: tuple[str, ...] | None = None,
+        **request: object,
+    ) -> tuple[RunResults, Path]:
         path = tmp_path / "matrix.yaml"
         path.write_text(SETTINGS + body)
         matrix = load_matrix(path)
-        return run_matrix(matrix, RunRequest(**request), Console(file=io.StringIO()))  # type: ignore[arg-type]
+        selection = Selection(servers, clients, tests, scenarios)
+        return run_matrix(
+            matrix,
+            RunRequest(selection=selection, **request),  # type: ignore[arg-type]
+            Console(file=io.StringIO()),
+        )
 
     return run_it
 

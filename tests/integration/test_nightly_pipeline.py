@@ -20,7 +20,7 @@ from orchestrator.cli import main
 from orchestrator.model import Outcome
 from orchestrator.readme import END, START
 from orchestrator.render.html import COLOURS
-from orchestrator.results import load_results
+from orchestrator.codec import load_results
 from tests.integration.conftest import REPO, SETTINGS, fixture, matrix, real
 
 MATRIX = (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from orchestrator.errors import EngineError
-from orchestrator.ports import Cancelled, ContainerSpec
+from orchestrator.ports import Cancelled, Capture, CaptureBudget, ContainerSpec, NetworkSpec, Output
 
 
 @dataclass
@@ -18,6 +20,7 @@ class Script:
     listens: bool = True
     exit_code: int | None = 0  # None: runs until killed
     output: str = ""
+    cut: bool = False  # pretend the log was too long and its middle was cut
 
 
 @dataclass
@@ -27,14 +30,11 @@ class FakeContainer:
     killed: bool = False
     removed: bool = False
 
-    def address(self) -> str:
-        return "10.0.0.2" if self.spec.aliases else "10.0.0.3"
+    def address(self) -> str | None:
+        return self.spec.attachment.ipv4
 
     def exit_code(self) -> int | None:
         return 137 if self.killed else self.script.exit_code
-
-    def accepts_tcp(self, port: int) -> bool:
-        return self.script.listens and port == 8080
 
     def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
         if self.script.exit_code is not None:
@@ -46,8 +46,11 @@ class FakeContainer:
     def kill(self) -> None:
         self.killed = True
 
-    def logs(self) -> bytes:
-        return self.script.output.encode()
+    def logs(self) -> Output:
+        return Output(self.script.output.encode(), self.script.cut)
+
+
+PcapFor = Callable[[str, str], bytes]  # (server address, client address) -> pcap bytes
 
 
 @dataclass
@@ -59,38 +62,42 @@ class FakeRecorder:
     def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
         return self.ready
 
-    def stop(self) -> bytes:
-        return self.pcap
+    def stop(self, destination: Path) -> Capture | None:
+        if not self.pcap:
+            return None
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(self.pcap)
+        return Capture(destination, len(self.pcap), None, False)
 
 
 @dataclass
 class FakeEngine:
     scripts: Mapping[str, Script]  # image reference → behaviour
     fail_create: str | None = None  # image reference whose creation fails
-    pcap: bytes = b""  # what every capture records
+    pcap_for: PcapFor | None = None  # what every capture records
     recorders: list[FakeRecorder] = field(default_factory=list)
     containers: list[FakeContainer] = field(default_factory=list)
     networks_open: set[str] = field(default_factory=set)
-    networks_created: list[str] = field(default_factory=list)
+    networks_created: list[NetworkSpec] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextlib.contextmanager
-    def network(self, name: str, labels: Mapping[str, str], keep: bool = False) -> Iterator[str]:
+    def network(self, spec: NetworkSpec, keep: bool = False) -> Iterator[str]:
         with self.lock:
-            assert name not in self.networks_open, "network names must be unique"
-            self.networks_open.add(name)
-            self.networks_created.append(name)
+            assert spec.name not in self.networks_open, "network names must be unique"
+            self.networks_open.add(spec.name)
+            self.networks_created.append(spec)
         try:
-            yield name
+            yield spec.name
         finally:
             with self.lock:
-                self.networks_open.discard(name)
+                self.networks_open.discard(spec.name)
 
     @contextlib.contextmanager
     def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[FakeContainer]:
         if spec.image == self.fail_create:
             raise EngineError(f"cannot create container {spec.name}: no space left")
-        assert spec.network in self.networks_open, "containers live inside their network"
+        assert spec.attachment.network in self.networks_open, "containers live in their network"
         container = FakeContainer(spec, self.scripts[spec.image])
         with self.lock:
             self.containers.append(container)
@@ -101,15 +108,24 @@ class FakeEngine:
 
     @contextlib.contextmanager
     def capture(
-        self, target: str, name: str, image: str, labels: Mapping[str, str]
+        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
     ) -> Iterator[FakeRecorder]:
-        assert any(c.spec.name == target and not c.removed for c in self.containers)
-        recorder = FakeRecorder(self.pcap)
+        network = next(n for n in self.networks_created if n.bridge == bridge)
+        assert network.subnet is not None
+        subnet = ipaddress.IPv4Network(network.subnet)
+        server, client = str(subnet.network_address + 70), str(subnet.network_address + 10)
+        recorder = FakeRecorder(self.pcap_for(server, client) if self.pcap_for else b"")
         self.recorders.append(recorder)
         try:
             yield recorder
         finally:
             recorder.removed = True
+
+    def accepts_tcp(self, address: str, port: int) -> bool:
+        return any(
+            c.address() == address and not c.removed and c.script.listens and port == 8080
+            for c in self.containers
+        )
 
     def leftovers(self) -> list[str]:
         containers = [c.spec.name for c in self.containers if not c.removed]

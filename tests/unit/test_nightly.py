@@ -19,7 +19,8 @@ from orchestrator.readme import END, START, update_readme
 from orchestrator.render.html import COLOURS, render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_diff, render_markdown
-from orchestrator.results import RunResults, json_text
+from orchestrator.codec import json_text
+from orchestrator.records import RunResults
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
 
@@ -42,7 +43,7 @@ def test_three_shards_together_are_the_whole_plan_once(write_matrix: WriteMatrix
     together = [p.cell for s in shards for p in s]
     assert sorted(together) == sorted(p.cell for p in planned)
     assert len(together) == len(set(together))
-    runnable = [sum(1 for p in s if not p.declared_unsupported_by) for s in shards]
+    runnable = [sum(1 for p in s if p.refusal is None) for s in shards]
     assert max(runnable) - min(runnable) <= 1  # balanced
     assert shard(planned, 2, 3) == shards[1]  # stable
 
@@ -181,7 +182,7 @@ def test_diff_renders_as_markdown_sections() -> None:
     text = render_diff(diff_runs(old, replace(old, cells=(old.cells[0], fixed))), old, old)
     assert "## Changes since run `20261121T100000Z-abcd`" in text
     assert "### Fixed" in text
-    assert "- datachannel: pion → aiortc: ❌ failed → ✅ passed (ok)" in text
+    assert "- datachannel/pion/aiortc: ❌ failed → ✅ passed (ok)" in text
     assert "No verdict or version changed." in render_diff(diff_runs(old, old), old, old)
 
 

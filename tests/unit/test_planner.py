@@ -5,8 +5,17 @@ import pytest
 from orchestrator.config import load_matrix
 from orchestrator.errors import ConfigError
 from orchestrator.model import Cell
-from orchestrator.planner import plan
+from orchestrator.planner import Selection, plan
 from tests.unit.conftest import VALID, WriteMatrix
+
+WITH_SCENARIOS = VALID.replace(
+    "implementations:\n",
+    "scenarios:\n  lossy: {tests: [datachannel]}\n  nat-client: {default: false}\n"
+    "implementations:\n",
+).replace(
+    "      client: all\n",
+    "      client: all\n    unsupported_scenarios: {lossy: cannot take loss}\n",
+)
 
 
 def test_every_test_server_client_in_grid_order(write_matrix: WriteMatrix) -> None:
@@ -18,33 +27,51 @@ def test_every_test_server_client_in_grid_order(write_matrix: WriteMatrix) -> No
         Cell("datachannel", "alpha", "beta"),
     ]
     # beta declares only datachannel as client: its peerconnection cell is N/A, not absent.
-    assert [p.declared_unsupported_by for p in planned] == [(), ("beta",), (), ()]
+    assert [p.refusal for p in planned] == [
+        None,
+        "beta does not declare 'peerconnection' as client",
+        None,
+        None,
+    ]
 
 
 def test_filters_keep_matrix_order(write_matrix: WriteMatrix) -> None:
     matrix = load_matrix(write_matrix(VALID), environ={})
-    planned = plan(matrix, clients=("beta", "alpha"), tests=("datachannel",))
+    planned = plan(matrix, Selection(clients=("beta", "alpha"), tests=("datachannel",)))
     assert [p.cell.client for p in planned] == ["alpha", "beta"]
 
 
+def test_scenarios_multiply_their_tests_and_refusals_are_kept(write_matrix: WriteMatrix) -> None:
+    matrix = load_matrix(write_matrix(WITH_SCENARIOS), environ={})
+    planned = plan(matrix)
+    assert {p.cell.scenario for p in planned} == {"direct", "lossy"}  # nat-client: not default
+    lossy = [p for p in planned if p.cell.scenario == "lossy"]
+    assert {p.cell.test for p in lossy} == {"datachannel"}
+    assert {p.refusal for p in lossy} == {"alpha cannot run in lossy: cannot take loss"}
+    everything = plan(matrix, Selection(everything=True))
+    assert {p.cell.scenario for p in everything} == {"direct", "lossy", "nat-client"}
+    only = plan(matrix, Selection(scenarios=("nat-client",)))
+    assert {p.cell.scenario for p in only} == {"nat-client"}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("selection", "message"),
     [
         (
-            {"servers": ("alpah",)},
-            r"-s/--server: unknown implementation 'alpah' \(did you mean "
-            r"'alpha'\?\)",
+            Selection(servers=("alpah",)),
+            r"-s/--server: unknown implementation 'alpah' \(did you mean 'alpha'\?\)",
         ),
         (
-            {"tests": ("datachanel",)},
-            r"-t/--test: unknown test case 'datachanel' \(did you mean "
-            r"'datachannel'\?\)",
+            Selection(tests=("datachanel",)),
+            r"-t/--test: unknown test case 'datachanel' \(did you mean 'datachannel'\?\)",
         ),
-        ({"servers": ("beta",)}, r"none of beta can act as server"),
+        (Selection(servers=("beta",)), r"none of beta can act as server"),
+        (Selection(servers=()), r"-s/--server: empty selection"),
+        (Selection(scenarios=("nat-clinet",)), r"did you mean 'nat-client'"),
     ],
 )
 def test_bad_filters_are_config_errors(
-    write_matrix: WriteMatrix, kwargs: dict[str, tuple[str]], message: str
+    write_matrix: WriteMatrix, selection: Selection, message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message):
-        plan(load_matrix(write_matrix(VALID), environ={}), **kwargs)
+        plan(load_matrix(write_matrix(WITH_SCENARIOS), environ={}), selection)

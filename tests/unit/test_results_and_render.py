@@ -17,18 +17,9 @@ from orchestrator.progress import PlainReporter
 from orchestrator.render import terminal
 from orchestrator.render.markdown import render_markdown
 from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
-from orchestrator.results import (
-    ImplementationRecord,
-    ResultStore,
-    RunInfo,
-    RunResults,
-    RunStatus,
-    TestRecord,
-    from_json,
-    load_results,
-    point_latest,
-    to_json,
-)
+from orchestrator.codec import from_json, load_results, to_json
+from orchestrator.records import ImplementationRecord, RunInfo, RunResults, RunStatus, TestRecord
+from orchestrator.results import ResultStore, point_latest
 
 LOGS = (
     ("server", "logs/datachannel/pion__aiortc/server.log"),
@@ -109,7 +100,7 @@ def test_markdown_grid_has_servers_as_rows_and_clients_as_columns() -> None:
 def test_markdown_lists_failures_with_log_links_and_escaped_reasons() -> None:
     text = render_markdown(sample())
     assert (
-        "| datachannel | pion | aiortc | ❌ failed | SCTP \\| abort | — | "
+        "| datachannel | pion | aiortc | direct | ❌ failed | SCTP \\| abort | — | "
         "[server](logs/datachannel/pion__aiortc/server.log) "
         "[client](logs/datachannel/pion__aiortc/client.log) |"
     ) in text
@@ -151,12 +142,13 @@ def test_markdown_marks_an_unfinished_run() -> None:
 
 def test_json_has_the_documented_fields_and_round_trips() -> None:
     data = to_json(sample())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert set(data["run"]) == {
         "id",
         "started_at",
         "ended_at",
         "status",
+        "stop_reason",
         "orchestrator_version",
         "host",
         "parallelism",
@@ -174,7 +166,9 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "exit_code",
         "duration_s",
         "reason",
+        "cause",
         "logs",
+        "timings",
         "evidence",
         "media",
         "attempts",
@@ -197,6 +191,9 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         lambda d: d.pop("cells"),
         lambda d: d["cells"][0].update(outcome="green"),
         lambda d: d["run"].update(started_at="yesterday"),
+        lambda d: d["cells"][0].update(server="Bad Name"),
+        lambda d: d["cells"][0]["evidence"].update(client_to_server={"packets": -1}),
+        lambda d: d["cells"][0].update(surprise=1),
     ],
 )
 def test_results_not_in_schema_are_rejected(
@@ -210,7 +207,10 @@ def test_results_not_in_schema_are_rejected(
         load_results(path)
 
 
-def test_store_rewrites_results_json_after_every_cell(tmp_path: Path) -> None:
+def test_store_rewrites_results_json_as_cells_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orchestrator.results.FLUSH_INTERVAL_S", 0.0)
     results = sample(cells=())
     store = ResultStore(tmp_path, results)
 
@@ -253,6 +253,7 @@ def test_known_failures_get_a_footnote_with_their_cause() -> None:
     assert document["cells"][1]["expected"] == {
         "outcome": "failed",
         "reason": "SCTP: pion 3.1 rejects werift's INIT",
+        "condition": None,
     }
     assert from_json(document, Path("x")).cells[1].expected == known
 

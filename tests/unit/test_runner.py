@@ -8,9 +8,11 @@ import pytest
 
 from orchestrator.config import load_matrix
 from orchestrator.errors import Interrupted
+from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.planner import plan
-from orchestrator.runner import CellRunner, RunSettings, UnavailableImage, run_cells
+from orchestrator.runner import CellRunner, UnavailableImage, run_cells
+from orchestrator.scenarios import topology_for
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
 from tests.unit.test_evidence import CLIENT as CLIENT_IP
@@ -18,6 +20,7 @@ from tests.unit.test_evidence import exchange, pcap_of
 
 SERVER, CLIENT = "img/server", "img/client"
 CELL = Cell("datachannel", "alpha", "beta")
+PAYLOAD = b"hello"
 
 
 def make_runner(
@@ -26,16 +29,21 @@ def make_runner(
     engine: FakeEngine,
     unavailable: dict[str, UnavailableImage] | None = None,
     cancel: threading.Event | None = None,
+    **context: object,
 ) -> CellRunner:
     matrix = load_matrix(write_matrix(VALID), environ={})
-    return CellRunner(
-        engine,
-        matrix,
+    settings = AttemptContext(
+        engine=engine,
+        matrix=matrix,
         images={"alpha": SERVER, "beta": CLIENT},
-        unavailable=unavailable or {},
-        settings=RunSettings("run1", tmp_path / "run1", server_ready_timeout_s=0.5),
+        run_id="run1",
+        run_dir=tmp_path / "run1",
+        server_ready_timeout_s=0.5,
         cancel=cancel or threading.Event(),
+        topology=topology_for,
+        payload=lambda: PAYLOAD,
     )
+    return CellRunner(replace(settings, **context), unavailable or {})  # type: ignore[arg-type]
 
 
 def run_one(runner: CellRunner, cell: Cell = CELL) -> CellResult:
@@ -62,7 +70,7 @@ def test_passing_pair_saves_logs_and_releases_everything(
     assert (tmp_path / "run1" / result.log_paths["server"]).read_text() == "listening\n"
     assert engine.leftovers() == []
     server, client = engine.containers
-    assert server.spec.aliases == ("server", "echo-server")
+    assert server.spec.attachment.aliases == ("server", "echo-server")
     assert server.spec.command is None  # the image's own entrypoint
     assert client.spec.command == (
         "/run-client",
@@ -72,7 +80,11 @@ def test_passing_pair_saves_logs_and_releases_everything(
     )
     assert client.spec.environment["TEST_CASE"] == "datachannel"
     assert client.spec.environment["TEST_TIMEOUT"] == "12"
+    assert client.spec.environment["TEST_PAYLOAD"] == PAYLOAD.hex()
+    assert server.spec.environment["TEST_PAYLOAD"] == PAYLOAD.hex()
+    assert client.spec.environment["ICE_SERVERS"] == "[]"
     assert client.spec.labels["org.webrtc-interop.run"] == "run1"
+    assert dict(result.timings).keys() >= {"network", "server_ready", "client", "teardown"}
 
 
 def test_client_exit_1_is_failed_with_its_last_line(
@@ -90,8 +102,7 @@ def test_client_exit_1_is_failed_with_its_last_line(
 
 def test_hanging_client_is_killed_as_timeout(write_matrix: WriteMatrix, tmp_path: Path) -> None:
     engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=None)})
-    runner = make_runner(write_matrix, tmp_path, engine)
-    runner.settings = RunSettings("run1", tmp_path / "run1", 0.5, timeout_override_s=0.1)
+    runner = make_runner(write_matrix, tmp_path, engine, timeout_override_s=0.1)
     result = run_one(runner)
     assert result.outcome is Outcome.TIMEOUT
     assert result.exit_code is None
@@ -144,9 +155,10 @@ def test_declared_unsupported_cell_never_touches_the_engine(
 ) -> None:
     engine = FakeEngine({})
     runner = make_runner(write_matrix, tmp_path, engine)
-    result = runner.run(PlannedCell(Cell("peerconnection", "alpha", "beta"), ("beta",)))
+    refusal = "beta does not declare 'peerconnection' as client"
+    result = runner.run(PlannedCell(Cell("peerconnection", "alpha", "beta"), refusal))
     assert result.outcome is Outcome.UNSUPPORTED
-    assert result.reason == "beta does not declare 'peerconnection' as client"
+    assert result.reason == refusal
     assert engine.networks_created == []
 
 
@@ -212,8 +224,7 @@ def test_ctrl_c_cancels_running_cells_and_releases_everything(
 ) -> None:
     engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=None)})
     cancel = threading.Event()
-    runner = make_runner(write_matrix, tmp_path, engine, cancel=cancel)
-    runner.settings = RunSettings("run1", tmp_path / "run1", 0.5, timeout_override_s=60)
+    runner = make_runner(write_matrix, tmp_path, engine, cancel=cancel, timeout_override_s=60)
     cells = [
         PlannedCell(Cell("datachannel", "alpha", "beta")),
         PlannedCell(Cell("peerconnection", "alpha", "beta")),
@@ -234,27 +245,29 @@ def test_ctrl_c_cancels_running_cells_and_releases_everything(
 
 
 def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None:
-    # FakeContainer addresses: server 10.0.0.2, client 10.0.0.3.
-    packets = [
-        (
-            t,
-            "10.0.0.3" if src == CLIENT_IP else "10.0.0.2",
-            "10.0.0.2" if src == CLIENT_IP else "10.0.0.3",
-            payload,
+    def pcap_for(server: str, client: str) -> bytes:
+        return pcap_of(
+            [
+                (
+                    t,
+                    client if src == CLIENT_IP else server,
+                    server if src == CLIENT_IP else client,
+                    p,
+                )
+                for t, src, _, p in exchange()
+            ]
         )
-        for t, src, _, payload in exchange()
-    ]
+
     engine = FakeEngine(
-        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)}, pcap=pcap_of(packets)
+        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)}, pcap_for=pcap_for
     )
-    runner = make_runner(write_matrix, tmp_path, engine)
-    runner.settings = replace(runner.settings, capture_image="img/capture")
+    runner = make_runner(write_matrix, tmp_path, engine, capture_image="img/capture")
     result = run_one(runner)
-    assert result.outcome is Outcome.PASSED
+    assert result.outcome is Outcome.PASSED, result.reason
     assert result.verification is not None
     assert result.verification.verified
     run_dir = tmp_path / "run1"
-    assert (run_dir / result.log_paths["capture"]).read_bytes() == engine.pcap
+    assert (run_dir / result.log_paths["capture"]).read_bytes() == engine.recorders[0].pcap
     assert "capture: verified" in (run_dir / result.log_paths["verification"]).read_text()
     assert engine.leftovers() == []
 
@@ -263,8 +276,7 @@ def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_p
     engine = FakeEngine(
         {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0, output="PASS: trust me")}
     )
-    runner = make_runner(write_matrix, tmp_path, engine)
-    runner.settings = replace(runner.settings, capture_image="img/capture")
+    runner = make_runner(write_matrix, tmp_path, engine, capture_image="img/capture")
     result = run_one(runner)
     assert result.outcome is Outcome.UNVERIFIED
     assert result.reason == "client exited 0 but no packet capture was recorded"

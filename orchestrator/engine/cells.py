@@ -1,0 +1,374 @@
+"""Networks, containers and packet recorders of a cell, as context managers.
+
+Every resource carries the run label, so `clean` can reap what a killed process left;
+every wait is bounded; a peer container is always sandboxed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import tarfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from functools import partial
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import DockerException
+from docker.models.containers import Container
+from docker.types import EndpointConfig, IPAMConfig, IPAMPool, LogConfig
+from requests.exceptions import RequestException
+
+from orchestrator.engine.errors import Health
+from orchestrator.errors import EngineError
+from orchestrator.ports import (
+    Cancelled,
+    Capture,
+    CaptureBudget,
+    ContainerSpec,
+    Limits,
+    NetworkSpec,
+    Output,
+)
+
+POLL_INTERVAL_S = 0.2
+STOP_TIMEOUT_S = 15.0
+HEAD_GRACE_S = 0.2  # how long the log follower may take to reach the end of the output
+CAPTURE_FILE = "/capture/capture.pcap"
+SHM_SIZE = "256m"
+
+
+class DockerCells:
+    """The cell-facing half of the Docker adapter (the runner's `Engine`)."""
+
+    client: docker.DockerClient
+    health: Health
+
+    @contextlib.contextmanager
+    def network(self, spec: NetworkSpec, keep: bool = False) -> Iterator[str]:
+        pools = []
+        if spec.subnet:
+            pools.append(IPAMPool(subnet=spec.subnet, gateway=spec.gateway))
+        if spec.subnet6:
+            pools.append(IPAMPool(subnet=spec.subnet6))
+        with self.health.guard(f"create network {spec.name}"):
+            network = self.client.networks.create(
+                spec.name,
+                driver="bridge",
+                internal=True,
+                labels=dict(spec.labels),
+                check_duplicate=True,
+                enable_ipv6=bool(spec.subnet6),
+                ipam=IPAMConfig(pool_configs=pools) if pools else None,
+                options={"com.docker.network.bridge.name": spec.bridge},
+            )
+        try:
+            yield spec.name
+        finally:
+            if not keep:
+                self.health.quietly(network.remove)
+
+    @contextlib.contextmanager
+    def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[DockerContainer]:
+        options = _placement(self.client, spec) | _confinement(spec)
+        with self._started(
+            f"container {spec.name}",
+            keep,
+            image=spec.image,
+            command=list(spec.command) if spec.command else None,
+            name=spec.name,
+            environment=dict(spec.environment),
+            labels=dict(spec.labels),
+            shm_size=SHM_SIZE,
+            **options,
+        ) as container:
+            yield DockerContainer(
+                container, spec.attachment.network, spec.limits.log_bytes, self.health
+            )
+
+    @contextlib.contextmanager
+    def capture(
+        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
+    ) -> Iterator[DockerRecorder]:
+        with self._started(
+            f"capture {name}",
+            image=image,
+            command=[
+                bridge,
+                CAPTURE_FILE,
+                str(budget.full_bytes),
+                str(budget.headers_bytes),
+                str(budget.limit_bytes),
+            ],
+            name=name,
+            labels=dict(labels),
+            network_mode="host",
+            cap_drop=["ALL"],
+            cap_add=["NET_RAW"],
+            security_opt=["no-new-privileges"],
+            mem_limit="512m",
+            pids_limit=64,
+        ) as container:
+            yield DockerRecorder(container, self.health)
+
+    def accepts_tcp(self, address: str, port: int) -> bool:
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    @contextlib.contextmanager
+    def _started(self, what: str, keep: bool = False, **create: Any) -> Iterator[Container]:
+        """A created and started container, force-removed however the block ends; with
+        `keep` it is only killed, left for a maintainer to inspect and `clean` to reap."""
+        with self.health.guard(f"create {what}"):
+            container = self.client.containers.create(**create)
+        try:
+            with self.health.guard(f"start {what}"):
+                container.start()
+            yield container
+        finally:
+            if keep:
+                self.health.quietly(container.kill)
+            else:
+                self.health.quietly(partial(container.remove, force=True))
+
+
+def _placement(client: docker.DockerClient, spec: ContainerSpec) -> dict[str, Any]:
+    """Network options: join another container's namespace, or sit on a network."""
+    where = spec.attachment
+    if where.join:
+        return {"network_mode": f"container:{where.join}"}
+    assert where.network, "a container either joins a namespace or sits on a network"
+    endpoint = EndpointConfig(
+        client.api.api_version,
+        aliases=list(where.aliases),
+        ipv4_address=where.ipv4,
+        ipv6_address=where.ipv6,
+    )
+    return {"network": where.network, "networking_config": {where.network: endpoint}}
+
+
+def _confinement(spec: ContainerSpec) -> dict[str, Any]:
+    """Peers (no privileges): no capabilities, no privilege gain, a read-only root with a
+    capped /tmp, and memory, pids and CPU limits. Tool containers keep the same limits
+    but get the capabilities and sysctls their job needs."""
+    limits: Limits = spec.limits
+    options: dict[str, Any] = {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"},
+        "mem_limit": limits.memory_bytes,
+        "memswap_limit": limits.memory_bytes,
+        "pids_limit": limits.pids,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "log_config": LogConfig(
+            type="json-file",
+            config={"max-size": str(max(limits.log_bytes // 2, 1 << 16)), "max-file": "2"},
+        ),
+    }
+    if spec.privileges is not None:
+        options["cap_add"] = list(spec.privileges.cap_add)
+        if spec.privileges.sysctls:
+            options["sysctls"] = dict(spec.privileges.sysctls)
+    return options
+
+
+class DockerRecorder:
+    """The packet recorder; tcpdump says "listening on" once the socket is open."""
+
+    def __init__(self, container: Container, health: Health) -> None:
+        self._container = container
+        self.health = health
+
+    def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if b"listening on" in self._container.logs(stdout=False, stderr=True):
+                    return True
+                self._container.reload()
+            except DockerException:
+                return False
+            if self._container.status not in ("created", "running"):
+                return False
+            if cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+        return False
+
+    def stop(self, destination: Path) -> Capture | None:
+        """SIGINT makes the recorder close the file, write its status next to it and
+        exit; then both are copied out of the stopped container."""
+        if self.health.lost is not None:
+            return None
+        try:
+            self._container.kill(signal="SIGINT")
+            self._container.wait(timeout=STOP_TIMEOUT_S)
+            status = json.loads(file_from_container(self._container, CAPTURE_FILE + ".json") or b"")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            size = copy_from_container(self._container, CAPTURE_FILE, destination)
+        except (DockerException, RequestException, tarfile.TarError, ValueError, OSError):
+            return None
+        if size is None:
+            return None
+        return Capture(
+            destination, size, status.get("full_bytes"), bool(status.get("stopped_at_limit"))
+        )
+
+
+class DockerContainer:
+    def __init__(
+        self, container: Container, network: str | None, log_bytes: int, health: Health
+    ) -> None:
+        self.health = health
+        self._container = container
+        self._network = network
+        self._address: str | None = None
+        self._head = _HeadReader(container, log_bytes // 2)
+
+    def address(self) -> str | None:
+        if self._address is None and self._network:
+            with self.health.guard("inspect a container"):
+                self._container.reload()
+            networks = self._container.attrs.get("NetworkSettings", {}).get("Networks", {})
+            self._address = networks.get(self._network, {}).get("IPAddress") or None
+        return self._address
+
+    def exit_code(self) -> int | None:
+        try:
+            with self.health.guard("inspect a container"):
+                self._container.reload()
+        except EngineError:
+            return -1  # removed under us (or refused): it is not running
+        state = self._container.attrs.get("State", {})
+        if state.get("Running") or state.get("Status") in ("created", "restarting"):
+            return None
+        return int(state.get("ExitCode", -1))
+
+    def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            code = self.exit_code()
+            if code is not None:
+                return code
+            if time.monotonic() >= deadline:
+                return None
+            if cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+
+    def kill(self) -> None:
+        self.health.quietly(self._container.kill)
+
+    def logs(self) -> Output:
+        """The head the reader kept and the tail the log driver kept, joined without
+        overlap; when neither holds the middle, a marker says so."""
+        head, head_is_all = self._head.finish()
+        with self.health.guard("read a container's logs"):
+            tail = bytes(self._container.logs(stdout=True, stderr=True))
+        half = self._head.limit
+        if head_is_all:
+            return Output(head)
+        if tail.startswith(head) and len(tail) <= 2 * half:
+            return Output(tail)
+        if tail.startswith(head):
+            cut = len(tail) - 2 * half
+            return Output(head + _marker(cut) + tail[-half:], True)
+        return Output(head + _marker(None) + tail[-half:], True)
+
+
+def _marker(cut: int | None) -> bytes:
+    amount = f"{cut} bytes" if cut is not None else "an unknown amount"
+    return f"\n[... webrtc-interop cut {amount} from the middle of this output ...]\n".encode()
+
+
+class _HeadReader:
+    """Follows a container's output from its start and keeps the first `limit` bytes:
+    the log driver only keeps the tail of a flood."""
+
+    def __init__(self, container: Container, limit: int) -> None:
+        self.limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._ended = False
+        self._stream: Any = None
+        self._thread = threading.Thread(target=self._read, args=(container,), daemon=True)
+        self._thread.start()
+
+    def _read(self, container: Container) -> None:
+        try:
+            self._stream = container.logs(stdout=True, stderr=True, stream=True, follow=True)
+            for chunk in self._stream:
+                self._chunks.append(bytes(chunk))
+                self._size += len(chunk)
+                if self._size >= self.limit:
+                    return
+            self._ended = True
+        except (DockerException, RequestException, OSError, ValueError):
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                if self._stream is not None:
+                    self._stream.close()
+
+    def finish(self) -> tuple[bytes, bool]:
+        """(the head, whether it is the whole output so far). A container still running
+        (a server at the end of its cell) has its stream closed: the log driver's copy
+        covers the rest."""
+        self._thread.join(timeout=HEAD_GRACE_S)
+        if self._thread.is_alive() and self._stream is not None:
+            with contextlib.suppress(Exception):
+                self._stream.close()
+            self._thread.join(timeout=HEAD_GRACE_S)
+        return b"".join(self._chunks)[: self.limit], self._ended
+
+
+def file_from_container(container: Container, path: str) -> bytes | None:
+    """One file's bytes, copied out of a container (running or not) as the API's tar."""
+    chunks, _ = container.get_archive(path)
+    with tarfile.open(fileobj=BytesIO(b"".join(chunks))) as archive:
+        member = archive.next()
+        handle = archive.extractfile(member) if member else None
+        return handle.read() if handle else None
+
+
+def copy_from_container(container: Container, path: str, destination: Path) -> int | None:
+    """Stream one (possibly large) file out of a container to `destination`; its size."""
+    chunks, _ = container.get_archive(path)
+    reader: Any = _ChunkReader(chunks)
+    with tarfile.open(fileobj=reader, mode="r|") as archive:
+        for member in archive:
+            handle = archive.extractfile(member)
+            if handle is None:
+                return None
+            with destination.open("wb") as out:
+                while block := handle.read(1 << 20):
+                    out.write(block)
+            return destination.stat().st_size
+    return None
+
+
+class _ChunkReader:
+    """A file-like view of an iterator of byte chunks, for tarfile's stream mode."""
+
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                break
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data

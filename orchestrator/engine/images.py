@@ -1,0 +1,192 @@
+"""The image-facing half of the Docker adapter: build, find, pull, save and load images."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tarfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.utils.build import create_archive, exclude_paths
+from requests.exceptions import RequestException
+
+from orchestrator.engine.baseimage import ensure_upstream_base
+from orchestrator.engine.cells import file_from_container
+from orchestrator.engine.errors import Health, translate, unavailable
+from orchestrator.errors import EngineError, ImageBuildError
+from orchestrator.imageref import split
+from orchestrator.ports import BuildSpec
+
+Say = Callable[[str], None]
+# What a builder says when a registry or package source cannot be reached at all.
+UNREACHABLE = re.compile(
+    r"no such host|dial tcp|connection refused|i/o timeout|network is unreachable|"
+    r"TLS handshake timeout|Temporary failure resolving|Could not resolve|"
+    r"pull access denied|manifest unknown|failed to resolve|Unable to connect",
+    re.IGNORECASE,
+)
+
+
+class DockerImages:
+    client: docker.DockerClient
+    health: Health
+
+    def ensure_upstream_base(self, reference: str, mirror: str, log_path: Path, say: Say) -> str:
+        return ensure_upstream_base(self.client, reference, mirror, log_path, say)
+
+    def build(
+        self, spec: BuildSpec, log_path: Path, timeout_s: float, on_step: Callable[[str], None]
+    ) -> str:
+        """Build `spec`; return the image id.
+
+        The whole build log goes to `log_path` as it streams (kept on failure: the error
+        names it); `on_step` gets each `Step n/m` line so a long build shows progress.
+        """
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with _context_archive(spec.context, spec.extra_files) as archive, log_path.open("w") as log:
+            try:
+                stream = self.client.api.build(
+                    fileobj=archive,
+                    custom_context=True,
+                    dockerfile=spec.dockerfile,
+                    tag=spec.tag,
+                    buildargs=dict(spec.buildargs),
+                    labels=dict(spec.labels),
+                    cache_from=list(spec.cache_from) or None,
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                    timeout=int(timeout_s),
+                )
+                image_id = _follow_build(stream, log, time.monotonic() + timeout_s, on_step)
+            except (APIError, DockerException, RequestException) as error:
+                gone = unavailable(error)
+                if gone is not None:
+                    raise gone from None
+                log.write(f"ERROR: {error}\n")
+                raise _build_error(str(error), log_path) from error
+        image_id = image_id or self.image_id(spec.tag)
+        if image_id is None:
+            raise ImageBuildError(f"the builder reported no image (log: {log_path})")
+        return image_id
+
+    def image_id(self, reference: str) -> str | None:
+        try:
+            return str(self.client.images.get(reference).id)
+        except ImageNotFound:
+            return None
+        except (DockerException, RequestException) as error:
+            raise translate(error, f"inspect image {reference}") from None
+
+    def save_images(self, references: list[str], path: Path) -> None:
+        """One tar of several images (shared layers once), like `docker save a b c`."""
+        # docker-py's public get_image takes a single name; the endpoint takes several.
+        api: Any = self.client.api
+        try:
+            with self.health.guard(f"save images to {path}"):
+                response = api._get(
+                    api._url("/images/get"), params={"names": references}, stream=True
+                )
+                api._raise_for_status(response)
+                with path.open("wb") as tarball:
+                    for chunk in response.iter_content(chunk_size=2 << 20):
+                        tarball.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    def load_images(self, path: Path) -> list[str]:
+        """Load a tar written by `save_images`; return the tags it brought."""
+        with self.health.guard(f"load images from {path}"), path.open("rb") as tarball:
+            api: Any = self.client.api  # load_image is untyped in the stubs
+            events = list(api.load_image(tarball))
+        failures = [e["error"] for e in events if "error" in e]
+        if failures:
+            raise EngineError(f"cannot load images from {path}: {failures[0]}")
+        return [
+            e["stream"].split("Loaded image: ", 1)[1].strip()
+            for e in events
+            if "Loaded image: " in e.get("stream", "")
+        ]
+
+    def pull(self, reference: str) -> str | None:
+        """Pull a prebuilt image; None when the registry cannot provide it."""
+        repository, tag = split(reference)
+        try:
+            return str(self.client.images.pull(repository, tag=tag or None).id)
+        except (APIError, DockerException) as error:
+            gone = unavailable(error)
+            if gone is not None:
+                raise gone from None
+            return None
+
+    def read_json_from_image(self, reference: str, path: str) -> dict[str, Any] | None:
+        """A JSON file baked into an image, read without running it (None if absent)."""
+        with self.health.guard(f"read {path} from {reference}"):
+            container = self.client.containers.create(reference, command=["true"])
+        try:
+            content = file_from_container(container, path)
+            data = json.loads(content) if content is not None else None
+        except (NotFound, APIError, ValueError, tarfile.TarError):
+            return None
+        finally:
+            with contextlib.suppress(DockerException, RequestException):
+                container.remove(force=True)
+        return data if isinstance(data, dict) else None
+
+
+def _follow_build(
+    stream: Iterator[Mapping[str, Any]], log: Any, deadline: float, on_step: Callable[[str], None]
+) -> str | None:
+    image_id = None
+    for chunk in stream:
+        if "stream" in chunk:
+            text = chunk["stream"]
+            log.write(text)
+            log.flush()
+            if text.startswith("Step "):
+                on_step(text.strip())
+        if "error" in chunk:
+            log.write(f"ERROR: {chunk['error']}\n")
+            raise _build_error(chunk["error"], Path(log.name))
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            image_id = chunk["aux"]["ID"]
+        if time.monotonic() > deadline:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            raise ImageBuildError(f"build took longer than allowed (log: {log.name})")
+    return str(image_id) if image_id else None
+
+
+def _build_error(text: str, log_path: Path) -> ImageBuildError:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    last = lines[-1][:300] if lines else "unknown error"
+    return ImageBuildError(f"{last} (log: {log_path})", unreachable=bool(UNREACHABLE.search(text)))
+
+
+@contextlib.contextmanager
+def _context_archive(context: Path, extra_files: Mapping[str, str]) -> Iterator[Any]:
+    ignore = context / ".dockerignore"
+    patterns = (
+        [
+            line.strip()
+            for line in ignore.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        if ignore.exists()
+        else []
+    )
+    files = sorted(exclude_paths(str(context), patterns))
+    archive = create_archive(str(context), files=files, extra_files=list(extra_files.items()))
+    try:
+        archive.seek(0)
+        yield archive
+    finally:
+        archive.close()

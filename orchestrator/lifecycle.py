@@ -1,0 +1,302 @@
+"""One attempt at one cell, as a short sequence of named, timed steps:
+
+topology up → recorder on → server → ready → client → collect → teardown → verdict.
+
+The attempt owns every resource it creates through one ExitStack, so they are released
+however it ends; each step's duration goes into the result (`timings`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import Matrix
+from orchestrator.errors import EngineError
+from orchestrator.evidence import CaptureUnreadable, verify
+from orchestrator.model import (
+    Cell,
+    CellResult,
+    Outcome,
+    Role,
+    Traffic,
+    Verification,
+)
+from orchestrator.naming import cell_prefix, log_folder
+from orchestrator.outcomes import Observation, classify, media_report, reconcile
+from orchestrator.ports import (
+    CELL_LABEL,
+    ROLE_LABEL,
+    RUN_LABEL,
+    Cancelled,
+    Capture,
+    CaptureBudget,
+    ContainerSpec,
+    Engine,
+    Output,
+    Recorder,
+    RunningContainer,
+)
+from orchestrator.render.verification import verification_text
+from orchestrator.topology import Topology, Wiring
+
+POLL_INTERVAL_S = 0.1
+CAPTURE_READY_TIMEOUT_S = 15.0
+NOTHING_RECORDED = Verification(
+    missing=("no packet capture was recorded",),
+    connect_time_s=None,
+    client_checks_answered=False,
+    server_checks_answered=False,
+    client_to_server=Traffic(),
+    server_to_client=Traffic(),
+)
+
+
+@dataclass(frozen=True)
+class AttemptContext:
+    """What every attempt of a run shares."""
+
+    engine: Engine
+    matrix: Matrix
+    images: Mapping[str, str]  # implementation name -> image id to run
+    run_id: str
+    run_dir: Path
+    server_ready_timeout_s: float
+    cancel: threading.Event
+    topology: Callable[[str], Topology]  # scenario name -> its topology
+    payload: Callable[[], bytes]
+    timeout_override_s: float | None = None
+    keep_containers: bool = False
+    capture_image: str | None = None  # None: no packet capture, no verification
+    capture_budget: CaptureBudget = field(default_factory=CaptureBudget)
+
+    def timeout_for(self, test: str) -> float:
+        return self.timeout_override_s or self.matrix.test(test).timeout_s
+
+
+@dataclass
+class _Seen:
+    """What the attempt observed on its way through; filled in step by step."""
+
+    logs: list[tuple[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    not_ready: str | None = None
+    client_exit: int | None = None
+    server_exit: int | None = None
+    client_output: str = ""
+    capture: Capture | None = None
+    wiring: Wiring | None = None
+
+
+class CellAttempt:
+    def __init__(self, context: AttemptContext, cell: Cell, number: int) -> None:
+        self.context = context
+        self.cell = cell
+        self.number = number
+        self.prefix = cell_prefix(context.run_id, cell, number)
+        self.folder = log_folder(cell, number)
+        self.labels = {RUN_LABEL: context.run_id, CELL_LABEL: self.prefix}
+        self.payload = context.payload()
+        self.seen = _Seen()
+        self.started = time.monotonic()
+
+    def run(self) -> CellResult:
+        """Every step in order; the result of the attempt. Raises only Cancelled or
+        EngineUnavailable (the caller turns anything else into an infra-error)."""
+        with ExitStack() as stack:
+            wiring = self._timed("network", self._topology_up, stack)
+            recorder = self._timed("capture", self._start_recorder, stack, wiring)
+            server = self._timed("server_start", self._start, stack, Role.SERVER, wiring)
+            self.seen.not_ready = self._timed("server_ready", self._wait_ready, server, wiring)
+            if self.seen.not_ready is None:
+                self._timed("client", self._run_client, stack, wiring, server, recorder)
+            self._timed("collect", self._collect, recorder)
+            teardown_started = time.monotonic()
+        self.seen.timings["teardown"] = round(time.monotonic() - teardown_started, 3)
+        result: CellResult = self._timed("analysis", self._verdict)
+        return replace(result, timings=tuple(self.seen.timings.items()))
+
+    # -- steps ----------------------------------------------------------------------
+
+    def _topology_up(self, stack: ExitStack) -> Wiring:
+        topology = self.context.topology(self.cell.scenario)
+        wiring = topology.up(self.context.engine, stack, self.prefix, self.labels)
+        self.seen.wiring = wiring
+        return wiring
+
+    def _start_recorder(self, stack: ExitStack, wiring: Wiring) -> Recorder | None:
+        image = self.context.capture_image
+        if image is None:
+            return None
+        return stack.enter_context(
+            self.context.engine.capture(
+                wiring.bridge,
+                f"{self.prefix}.capture",
+                image,
+                {**self.labels, ROLE_LABEL: "capture"},
+                self.context.capture_budget,
+            )
+        )
+
+    def _start(self, stack: ExitStack, role: Role, wiring: Wiring) -> RunningContainer:
+        container = stack.enter_context(
+            self.context.engine.container(self._spec(role, wiring), self.context.keep_containers)
+        )
+        stack.callback(self._save_output, role, container)
+        return container
+
+    def _wait_ready(self, server: RunningContainer, wiring: Wiring) -> str | None:
+        """None once the server accepts TCP on the contract port, else why not."""
+        address, port = wiring.probe
+        limit = self.context.server_ready_timeout_s
+        deadline = time.monotonic() + limit
+        while True:
+            if self.context.engine.accepts_tcp(address, port):
+                return None
+            code = server.exit_code()
+            if code is not None:
+                return f"server exited with code {code} before listening on {port}"
+            if time.monotonic() >= deadline:
+                return f"server did not listen on {port} within {limit:g}s"
+            if self.context.cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+
+    def _run_client(
+        self,
+        stack: ExitStack,
+        wiring: Wiring,
+        server: RunningContainer,
+        recorder: Recorder | None,
+    ) -> None:
+        if recorder is not None and not recorder.wait_ready(
+            CAPTURE_READY_TIMEOUT_S, self.context.cancel
+        ):
+            raise EngineError("the packet capture did not start")
+        client = self._start(stack, Role.CLIENT, wiring)
+        self.seen.client_exit = client.wait_exit(
+            self.context.timeout_for(self.cell.test), self.context.cancel
+        )
+        if self.seen.client_exit is None:
+            client.kill()
+        self.seen.server_exit = server.exit_code()
+
+    def _collect(self, recorder: Recorder | None) -> None:
+        if recorder is None:
+            return
+        destination = self.context.run_dir / self.folder / "capture.pcap"
+        self.seen.capture = recorder.stop(destination)
+        if self.seen.capture is not None:
+            self.seen.logs.append(("capture", f"{self.folder}/capture.pcap"))
+
+    def _verdict(self) -> CellResult:
+        seen = self.seen
+        duration = round(time.monotonic() - self.started, 3)
+        base = CellResult(
+            self.cell,
+            Outcome.SERVER_ERROR,
+            seen.not_ready or "",
+            duration_s=duration,
+            logs=tuple(seen.logs),
+        )
+        if seen.not_ready is not None:
+            return base
+        timeout = self.context.timeout_for(self.cell.test)
+        outcome, reason = classify(
+            Observation(
+                self.cell.test, seen.client_exit, seen.server_exit, timeout, seen.client_output
+            )
+        )
+        verification = None
+        if self.context.capture_image:
+            verification = self._verify()
+            outcome, reason = reconcile(outcome, reason, verification)
+        if seen.notes:
+            reason = f"{reason} ({'; '.join(seen.notes)})"
+        return replace(
+            base,
+            outcome=outcome,
+            reason=reason,
+            exit_code=seen.client_exit,
+            verification=verification,
+            media=media_report(seen.client_output),
+            logs=tuple(seen.logs),
+        )
+
+    def _verify(self) -> Verification:
+        seen = self.seen
+        if seen.capture is None or seen.wiring is None:
+            verification = NOTHING_RECORDED
+        else:
+            try:
+                verification = verify(
+                    seen.capture.path.read_bytes(),
+                    seen.wiring.endpoints.server,
+                    seen.wiring.endpoints.client,
+                    self.cell.test,
+                )
+            except (CaptureUnreadable, OSError) as error:
+                verification = replace(NOTHING_RECORDED, missing=(f"capture unreadable: {error}",))
+        self._keep(
+            "verification", "verification.txt", verification_text(verification, self.cell.test)
+        )
+        return verification
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _spec(self, role: Role, wiring: Wiring) -> ContainerSpec:
+        cell, context = self.cell, self.context
+        name = cell.server if role is Role.SERVER else cell.client
+        implementation = context.matrix.implementation(name)
+        template = (
+            implementation.server_command if role is Role.SERVER else implementation.client_command
+        )
+        values = {
+            "server_url": wiring.server_url,
+            "server_host": wiring.server_host,
+            "test": cell.test,
+        }
+        return ContainerSpec(
+            name=f"{self.prefix}.{role.value}",
+            image=context.images[name],
+            attachment=wiring.server if role is Role.SERVER else wiring.client,
+            labels={**self.labels, ROLE_LABEL: role.value},
+            command=tuple(part.format(**values) for part in template) if template else None,
+            environment={
+                "ROLE": role.value,
+                "TEST_CASE": cell.test,
+                "SERVER_URL": wiring.server_url,
+                "TEST_TIMEOUT": f"{context.timeout_for(cell.test):g}",
+                "TEST_PAYLOAD": self.payload.hex(),
+                **wiring.environment,
+            },
+            limits=implementation.limits,
+        )
+
+    def _save_output(self, role: Role, container: RunningContainer) -> None:
+        output: Output = container.logs()
+        if role is Role.CLIENT:
+            self.seen.client_output = output.text.decode(errors="replace")
+        if output.cut:
+            self.seen.notes.append(f"the middle of the {role.value}'s output was cut")
+        self._keep(role.value, f"{role.value}.log", output.text)
+
+    def _keep(self, key: str, filename: str, content: bytes | str) -> None:
+        """Write one of the attempt's files and list it among its logs."""
+        relative = f"{self.folder}/{filename}"
+        path = self.context.run_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        self.seen.logs.append((key, relative))
+
+    def _timed(self, step: str, action: Callable[..., Any], *args: object) -> Any:
+        started = time.monotonic()
+        try:
+            return action(*args)
+        finally:
+            self.seen.timings[step] = round(time.monotonic() - started, 3)

@@ -1,0 +1,138 @@
+"""A cell's network: where each peer sits, what it is told, and who is who on the wire.
+
+Every topology puts the whole cell on ONE internal Docker network with a subnet of its
+own, at fixed addresses. Scenarios that need routers place them on the same network
+and change the peers' routes (docs/scenarios.md); Docker's internal networks drop
+traffic routed in from other subnets, so separate networks per segment would not do.
+The packet recorder listens on the network's bridge and sees every hop.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orchestrator.config import SERVER_PORT
+from orchestrator.errors import EngineError
+from orchestrator.naming import bridge_name
+from orchestrator.ports import Attachment, Engine, NetworkSpec
+
+SERVER_ALIASES = ("server", "echo-server")
+ADDRESS_POOL = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544: for network benchmarks
+SUBNET_ATTEMPTS = 24
+GATEWAY_HOST = 254  # the host's own address on the bridge; never a peer's route
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Which addresses on the wire belong to whom: a peer's own, the public face of its
+    NAT, the TURN relay. The evidence reads the capture through this."""
+
+    server: str
+    client: str
+    server_public: frozenset[str] = frozenset()
+    client_public: frozenset[str] = frozenset()
+    relay: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """A topology that is up: everything the rest of the cell needs to know about it."""
+
+    server: Attachment
+    client: Attachment
+    server_url: str
+    server_host: str
+    probe: tuple[str, int]  # where the host checks that the server listens
+    bridge: str
+    endpoints: Endpoints
+    environment: Mapping[str, str] = field(default_factory=dict)  # for both peers
+
+
+@dataclass(frozen=True)
+class CellNetwork:
+    name: str
+    bridge: str
+    subnet: ipaddress.IPv4Network
+
+    def host(self, number: int) -> str:
+        return str(self.subnet.network_address + number)
+
+
+class Topology(Protocol):
+    def up(
+        self, engine: Engine, stack: ExitStack, prefix: str, labels: Mapping[str, str]
+    ) -> Wiring:
+        """Create the cell's network (and routers, relays) inside `stack`."""
+
+
+def ice_environment(
+    scenario: str, servers: list[dict[str, str | list[str]]] | None = None, relay: bool = False
+) -> dict[str, str]:
+    """The contract's ICE variables (docs/contract.md section 2)."""
+    return {
+        "ICE_SERVERS": json.dumps(servers or []),
+        "ICE_TRANSPORT_POLICY": "relay" if relay else "all",
+        "NETWORK_SCENARIO": scenario,
+    }
+
+
+def open_network(
+    engine: Engine,
+    stack: ExitStack,
+    prefix: str,
+    labels: Mapping[str, str],
+    keep: bool,
+    rng: random.Random | None = None,
+) -> CellNetwork:
+    """The cell's internal network on a free /24 of the pool; a taken subnet (another
+    cell, another run, anything of the host's) is skipped."""
+    rng = rng or random.Random()
+    subnets: list[ipaddress.IPv4Network] = list(ADDRESS_POOL.subnets(new_prefix=24))
+    bridge = bridge_name(prefix)
+    last: EngineError | None = None
+    for subnet in rng.sample(subnets, SUBNET_ATTEMPTS):
+        spec = NetworkSpec(
+            prefix,
+            labels,
+            bridge,
+            subnet=str(subnet),
+            gateway=str(subnet.network_address + GATEWAY_HOST),
+        )
+        try:
+            stack.enter_context(engine.network(spec, keep))
+        except EngineError as error:
+            if "overlap" not in str(error).lower():
+                raise
+            last = error
+            continue
+        return CellNetwork(prefix, bridge, subnet)
+    raise EngineError(f"no free subnet for the cell network after {SUBNET_ATTEMPTS} tries: {last}")
+
+
+@dataclass(frozen=True)
+class Direct:
+    """Both peers on one network, host candidates only: the original matrix."""
+
+    keep: bool = False
+
+    def up(
+        self, engine: Engine, stack: ExitStack, prefix: str, labels: Mapping[str, str]
+    ) -> Wiring:
+        network = open_network(engine, stack, prefix, labels, self.keep)
+        server, client = network.host(70), network.host(10)
+        return Wiring(
+            server=Attachment(network.name, aliases=SERVER_ALIASES, ipv4=server),
+            client=Attachment(network.name, ipv4=client),
+            server_url=f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
+            server_host=SERVER_ALIASES[0],
+            probe=(server, SERVER_PORT),
+            bridge=network.bridge,
+            endpoints=Endpoints(server=server, client=client),
+            environment=ice_environment("direct"),
+        )
