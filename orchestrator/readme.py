@@ -4,8 +4,8 @@ a verdict changed (a new run with the same verdicts leaves the file, and git, al
 from __future__ import annotations
 
 from orchestrator.errors import ResultsError
-from orchestrator.render.markdown import grids, legend
 from orchestrator.records import RunResults
+from orchestrator.render.markdown import grids, legend
 
 START = "<!-- interop-grid:start -->"
 END = "<!-- interop-grid:end -->"

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.config import load_matrix
 from orchestrator.codec import load_results
+from orchestrator.config import load_matrix
 
 
 def timed_run(matrix: Path, extra: list[str]) -> tuple[float, list[float], int]:

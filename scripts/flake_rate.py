@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator.config import load_matrix
 from orchestrator.codec import load_results
+from orchestrator.config import load_matrix
 
 
 def main() -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from html import escape
 
 from orchestrator.model import CellResult, Outcome
+from orchestrator.records import RunResults
 from orchestrator.render.grid import by_cell, result_sections
 from orchestrator.render.markdown import summary_line
 from orchestrator.render.symbols import EMOJI, MEANING
-from orchestrator.records import RunResults
 
 CELL_WIDTH_PX, CELL_HEIGHT_PX = 114, 38  # a cell's link box plus its border
 # Every colour differs from every other and from the table lines (#d0d7de), so the

@@ -151,8 +151,9 @@ def _media(results: RunResults) -> list[str]:
         media = result.media
         assert media is not None
         cell = result.cell
+        codec = markdown_cell(media.codec or "—")
         lines.append(
-            f"| {cell.test} | {cell.server} | {cell.client} | {markdown_cell(media.codec or '—')} | "
+            f"| {cell.test} | {cell.server} | {cell.client} | {codec} | "
             f"{_or_dash(media.payload_type)} | {_or_dash(media.packets)} | "
             f"{_or_dash(media.frames)} |"
         )

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from orchestrator.cli import main
+from orchestrator.codec import load_results
 from orchestrator.model import Outcome
 from orchestrator.readme import END, START
 from orchestrator.render.html import COLOURS
-from orchestrator.codec import load_results
 from tests.integration.conftest import REPO, SETTINGS, fixture, matrix, real
 
 MATRIX = (

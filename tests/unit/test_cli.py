@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.codec import to_json
 from orchestrator.config import load_matrix, with_images
 from orchestrator.errors import ConfigError
 from orchestrator.model import Cell, CellResult, Outcome
-from orchestrator.codec import to_json
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
 

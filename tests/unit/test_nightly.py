@@ -10,17 +10,17 @@ from xml.etree import ElementTree
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.codec import json_text
 from orchestrator.config import load_matrix
 from orchestrator.errors import ConfigError, ResultsError
 from orchestrator.merge import diff_runs, merge_results
 from orchestrator.model import Cell, CellResult, Expectation, MediaReport, Outcome
 from orchestrator.planner import plan, shard
 from orchestrator.readme import END, START, update_readme
+from orchestrator.records import RunResults
 from orchestrator.render.html import COLOURS, render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_diff, render_markdown
-from orchestrator.codec import json_text
-from orchestrator.records import RunResults
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.test_results_and_render import sample
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from orchestrator.codec import from_json, load_results, to_json
 from orchestrator.errors import ResultsError
 from orchestrator.model import Cell, CellResult, Expectation, Outcome, Traffic, Verification
 from orchestrator.progress import PlainReporter
+from orchestrator.records import ImplementationRecord, RunInfo, RunResults, RunStatus, TestRecord
 from orchestrator.render import terminal
 from orchestrator.render.markdown import render_markdown
 from orchestrator.render.symbols import EMOJI, GLYPH, MEANING
-from orchestrator.codec import from_json, load_results, to_json
-from orchestrator.records import ImplementationRecord, RunInfo, RunResults, RunStatus, TestRecord
 from orchestrator.results import ResultStore, point_latest
 
 LOGS = (
