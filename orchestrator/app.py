@@ -24,7 +24,7 @@ from orchestrator.results import RESULTS_JSON, point_latest, write_atomically
 def merge_runs(sources: Sequence[Path], results_dir: Path) -> tuple[RunResults, Path]:
     """Merge shard runs into a new run folder (results, reports, every shard's logs)."""
     folders = [s if s.is_dir() else s.parent for s in sources]
-    results = merge_results([load_results(folder) for folder in folders])
+    results = merge_results([load_results(source) for source in sources])
     run_dir = results_dir / results.run.id
     run_dir.mkdir(parents=True)
     copy_shard_files(folders, run_dir)

@@ -13,6 +13,7 @@ from orchestrator.config import Implementation, Matrix
 from orchestrator.errors import EngineError, ImageBuildError
 from orchestrator.model import SOURCE_UNREACHABLE
 from orchestrator.ports import BuildSpec, ImageEngine
+from orchestrator.text import clean_line
 
 VERSIONS_PATH = "/interop/versions.json"
 IMAGE_LABEL = "org.webrtc-interop.implementation"
@@ -216,7 +217,7 @@ class ImageBuilder:
         detected = self.engine.read_json_from_image(reference, VERSIONS_PATH) or {}
         versions = {
             **dict(implementation.versions),
-            **{str(k): str(v) for k, v in detected.items()},
+            **{clean_line(str(k), 60): clean_line(str(v), 120) for k, v in detected.items()},
         }
         return ImageOutcome(
             implementation.name, reference, image_id, tuple(versions.items()), build, log=log

@@ -190,9 +190,17 @@ class CellAttempt:
         if recorder is None:
             return
         destination = self.context.run_dir / self.folder / "capture.pcap"
-        self.seen.capture = recorder.stop(destination)
-        if self.seen.capture is not None:
-            self.seen.logs.append(("capture", f"{self.folder}/capture.pcap"))
+        capture = self.seen.capture = recorder.stop(destination)
+        if capture is None:
+            return
+        self.seen.logs.append(("capture", f"{self.folder}/capture.pcap"))
+        if capture.stopped_at_limit:
+            self.seen.notes.append(f"the capture stopped at its limit of {capture.size} bytes")
+        elif capture.full_bytes is not None:
+            self.seen.notes.append(
+                f"packets after the first {capture.full_bytes} bytes of the capture "
+                "were kept as headers only"
+            )
 
     def _verdict(self) -> CellResult:
         seen = self.seen
@@ -273,6 +281,7 @@ class CellAttempt:
                 "SERVER_URL": wiring.server_url,
                 "TEST_TIMEOUT": f"{context.timeout_for(cell.test):g}",
                 "TEST_PAYLOAD": self.payload.hex(),
+                "TEST_ATTEMPT": str(self.number),
                 **wiring.environment,
             },
             limits=implementation.limits,

@@ -13,6 +13,7 @@ from orchestrator.model import (
     Outcome,
     Verification,
 )
+from orchestrator.text import clean_line
 
 REASON_MAX = 200
 VERDICT_PREFIXES = ("PASS:", "FAIL:", "UNSUPPORTED:")
@@ -60,16 +61,20 @@ def reconcile(outcome: Outcome, reason: str, wire: Verification) -> tuple[Outcom
 
 
 def last_line(output: str) -> str:
-    """The client's final words, without its PASS:/FAIL: prefix, cut to one short line."""
+    """The client's own verdict, without its prefix, as one short clean line: its first
+    `FAIL:` line (what went wrong first, not what it printed while cleaning up), else its
+    last `PASS:`/`UNSUPPORTED:` line, else its last line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     if not lines:
         return ""
-    line = lines[-1]
+    failures = [line for line in lines if line.startswith("FAIL:")]
+    verdicts = [line for line in lines if line.startswith(VERDICT_PREFIXES)]
+    line = failures[0] if failures else (verdicts[-1] if verdicts else lines[-1])
     for prefix in VERDICT_PREFIXES:
         if line.startswith(prefix):
             line = line[len(prefix) :].strip()
             break
-    return line if len(line) <= REASON_MAX else line[: REASON_MAX - 1] + "…"
+    return clean_line(line, REASON_MAX)
 
 
 def _join(what: str, said: str) -> str:
@@ -86,8 +91,9 @@ def media_report(output: str) -> MediaReport | None:
                 fields.update(re.findall(r"(\w+)=(\S+)", line[len(prefix) :]))
     if not fields:
         return None
+    codec = fields.get("codec")
     return MediaReport(
-        codec=fields.get("codec"),
+        codec=clean_line(codec, 60) if codec else None,
         payload_type=_number(fields.get("payload_type")),
         packets=_number(fields.get("packets")),
         frames=_number(fields.get("frames")),
