@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.imageref import is_valid, split
 from tests.unit.conftest import VALID
 
 MATRIX = VALID.replace("  jobs: 2\n", "  jobs: 2\n  results_dir: out\n")
@@ -103,9 +104,7 @@ CASES = [
     (
         "unknown scenario in expectations",
         MATRIX,
-        {
-            "expectations.yaml": "datachannel/alpha/beta@nat-clinet:\n  outcome: failed\n  reason: x\n"
-        },
+        {"expectations.yaml": "datachannel/alpha/beta@nat-clinet: {outcome: failed, reason: x}\n"},
         ["list"],
         r"unknown scenario 'nat-clinet'",
     ),
@@ -182,8 +181,6 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
 
 
 def test_image_references_with_a_registry_port_are_understood() -> None:
-    from orchestrator.imageref import is_valid, split
-
     assert is_valid("registry.local:5000/team/peer:1.2")
     assert split("registry.local:5000/team/peer:1.2") == ("registry.local:5000/team/peer", "1.2")
     assert split("registry.local:5000/team/peer") == ("registry.local:5000/team/peer", "latest")

@@ -8,6 +8,7 @@ import itertools
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from xml.etree import ElementTree
@@ -41,12 +42,13 @@ def test_resource_names_are_unique_for_any_legal_names() -> None:
         Cell(test, server, client, scenario)
         for test, server, client, scenario in itertools.product(names, repeat=4)
     ]
-    for derive in (
+    derivations: list[Callable[[Cell], str]] = [
         lambda c: cell_prefix("run", c),
         lambda c: cell_prefix("run", c, 2),
-        lambda c: log_folder(c),
+        log_folder,
         lambda c: bridge_name(cell_prefix("run", c)),
-    ):
+    ]
+    for derive in derivations:
         derived = [derive(c) for c in cells]
         assert len(set(derived)) == len(cells)
     assert cell_prefix("r", Cell("t", "a-b", "c")) != cell_prefix("r", Cell("t", "a", "b-c"))
