@@ -89,7 +89,9 @@ def hostile_results() -> CellResult:
 def test_hostile_peer_output_becomes_one_bounded_clean_line() -> None:
     reason = hostile_results().reason
     assert len(reason) <= 200
-    assert "\n" not in reason and "\x1b" not in reason and "\x07" not in reason
+    assert "\n" not in reason
+    assert "\x1b" not in reason
+    assert "\x07" not in reason
     assert reason.startswith("pipe | table <script>alert(1)</script> ]]> red [bold]markup")
 
 
@@ -101,15 +103,18 @@ def test_hostile_text_is_escaped_in_every_report() -> None:
     header = next(line for line in markdown.splitlines() if line.startswith("| test | server"))
     unescaped = failure_row.replace("\\|", "")
     assert unescaped.count("|") == header.count("|")  # the reason did not add a column
-    assert "<script>" not in markdown and "\\<script\\>" in markdown
+    assert "<script>" not in markdown
+    assert "\\<script\\>" in markdown
     assert "\\[bold\\]" in markdown
     html = render_html(results)
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
     junit = render_junit(results)
     ElementTree.fromstring(junit)  # still well-formed XML
     assert "]]>" not in junit.replace("]]&gt;", "")
     line = terminal.failure_lines(results.cells)[0]
-    assert isinstance(line, Text) and "[bold]markup[/bold]" in line.plain
+    assert isinstance(line, Text)
+    assert "[bold]markup[/bold]" in line.plain
 
 
 @pytest.mark.parametrize("command", ["report", "diff", "merge", "check"])
@@ -131,8 +136,10 @@ def test_damaged_results_files_are_rejected_with_file_and_field(
     matrix = Path(__file__).resolve().parents[2] / "matrix.yaml"
     assert main(["-f", str(matrix), *arguments]) == 4
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert str(bad) in err and "$.cells[1].outcome" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert str(bad) in err
+    assert "$.cells[1].outcome" in err
 
 
 def test_truncated_json_is_a_one_line_error(
