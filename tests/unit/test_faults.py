@@ -27,7 +27,7 @@ from orchestrator.render import terminal
 from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_markdown
-from orchestrator.runner import run_cells
+from orchestrator.runner import new_payload, run_cells
 from tests.unit.test_results_and_render import sample
 
 HOSTILE = (
@@ -195,8 +195,6 @@ def test_a_failing_result_callback_ends_the_run_too() -> None:
 
 
 def test_random_payloads_follow_the_contract() -> None:
-    from orchestrator.runner import new_payload
-
     random.seed(1)
     for _ in range(50):
         payload = new_payload()
