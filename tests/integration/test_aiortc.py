@@ -24,7 +24,7 @@ def test_aiortc_against_itself_passes_both_test_cases(run: RunFn) -> None:
     assert "echoed" in cells[Cell("datachannel", "aiortc", "aiortc")].reason
 
     document = json.loads((run_dir / "results.json").read_text())
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["run"]["status"] == "complete"
     assert document["implementations"]["aiortc"]["versions"]["aiortc"] == "1.16.0"
     assert document["implementations"]["aiortc"]["image_id"].startswith("sha256:")
