@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
 from orchestrator.model import Cell, Outcome
-from tests.integration.conftest import RunFn, by_cell, fixture, matrix, real
+from tests.integration.conftest import SETTINGS, RunFn, by_cell, fixture, matrix, real
 
 TIMEOUT_S = 6
 MATRIX = matrix(
@@ -47,3 +52,22 @@ def test_every_failure_kind_is_classified_and_the_run_goes_on(run: RunFn) -> Non
     record = {r.name: r for r in results.implementations}["broken"]
     assert record.build == "failed"
     assert outcome("aiortc", "failing") is Outcome.FAILED  # the rest of the matrix still ran
+
+
+def test_a_prebuilt_image_that_is_not_here_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "matrix.yaml"
+    path.write_text(
+        SETTINGS
+        + matrix(
+            {"datachannel": 10},
+            "  ghost:\n    image: webrtc-interop-test/not-there:1\n    roles: {server: all}\n",
+            real("aiortc", "client: all"),
+        )
+    )
+    assert main(["-f", str(path), "run", "--no-build"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "implementations.ghost.image: webrtc-interop-test/not-there:1 is not here" in err
+    assert not (tmp_path / "results").exists()
