@@ -18,7 +18,6 @@ from typing import Any
 
 from orchestrator.config import Matrix
 from orchestrator.errors import EngineError
-from orchestrator.evidence import CaptureUnreadable, verify
 from orchestrator.model import (
     Cell,
     CellResult,
@@ -28,6 +27,7 @@ from orchestrator.model import (
     Verification,
 )
 from orchestrator.naming import cell_prefix, log_folder
+from orchestrator.network.topology import Topology, Wiring
 from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
@@ -43,7 +43,10 @@ from orchestrator.ports import (
     RunningContainer,
 )
 from orchestrator.render.verification import verification_text
-from orchestrator.topology import Topology, Wiring
+from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
+from orchestrator.wire.facts import cell_facts
+from orchestrator.wire.rules import RULES
+from orchestrator.wire.verify import Inputs, verify
 
 POLL_INTERVAL_S = 0.1
 CAPTURE_READY_TIMEOUT_S = 15.0
@@ -90,6 +93,7 @@ class _Seen:
     client_exit: int | None = None
     server_exit: int | None = None
     client_output: str = ""
+    server_output: str = ""
     capture: Capture | None = None
     wiring: Wiring | None = None
 
@@ -237,23 +241,38 @@ class CellAttempt:
         )
 
     def _verify(self) -> Verification:
-        seen = self.seen
+        seen, cell = self.seen, self.cell
         if seen.capture is None or seen.wiring is None:
             verification = NOTHING_RECORDED
         else:
-            try:
-                verification = verify(
-                    seen.capture.path.read_bytes(),
-                    seen.wiring.endpoints.server,
-                    seen.wiring.endpoints.client,
-                    self.cell.test,
+            verification = verify(
+                Inputs(
+                    pcap=seen.capture.path.read_bytes(),
+                    endpoints=seen.wiring.endpoints,
+                    test=cell.test,
+                    facts=cell_facts(self.payload, seen.client_output, seen.wiring.environment),
+                    decrypted_json=self._decrypt(),
+                    client_follows_old_contract=self._old_contract(cell.client),
                 )
-            except (CaptureUnreadable, OSError) as error:
-                verification = replace(NOTHING_RECORDED, missing=(f"capture unreadable: {error}",))
-        self._keep(
-            "verification", "verification.txt", verification_text(verification, self.cell.test)
-        )
+            )
+        text = verification_text(verification, cell.test)
+        self._keep("verification", "verification.txt", text)
         return verification
+
+    def _decrypt(self) -> str | None:
+        """tshark's reading of the capture with the DTLS keys either peer printed."""
+        lines = keylog_lines(self.seen.client_output, self.seen.server_output)
+        image = self.context.capture_image
+        if not lines or image is None or RULES[self.cell.test].plan is None:
+            return None
+        self._keep("keylog", "keylog.txt", "\n".join(lines) + "\n")
+        folder = self.context.run_dir / self.folder
+        return self.context.engine.analyse(
+            image, folder, tshark_arguments("/cell/capture.pcap", "/cell/keylog.txt")
+        )
+
+    def _old_contract(self, name: str) -> bool:
+        return self.context.matrix.implementation(name).contract == "webrtc-echoes"
 
     # -- helpers --------------------------------------------------------------------
 
@@ -289,8 +308,11 @@ class CellAttempt:
 
     def _save_output(self, role: Role, container: RunningContainer) -> None:
         output: Output = container.logs()
+        text = output.text.decode(errors="replace")
         if role is Role.CLIENT:
-            self.seen.client_output = output.text.decode(errors="replace")
+            self.seen.client_output = text
+        else:
+            self.seen.server_output = text
         if output.cut:
             self.seen.notes.append(f"the middle of the {role.value}'s output was cut")
         self._keep(role.value, f"{role.value}.log", output.text)

@@ -96,6 +96,10 @@ class Verification:
     server_checks_answered: bool
     client_to_server: Traffic
     server_to_client: Traffic
+    proof: str = "none"  # the level that backed the verdict (docs/contract.md 6)
+    details: tuple[str, ...] = ()  # the facts behind it, for the report
+    measures: tuple[tuple[str, float], ...] = ()  # goodput, bitrates: named numbers
+    path: str | None = None  # host, srflx, prflx or relay: what carried the traffic
 
     @property
     def verified(self) -> bool:

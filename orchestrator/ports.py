@@ -174,6 +174,11 @@ class Engine(Protocol):
     def accepts_tcp(self, address: str, port: int) -> bool:
         """True when a TCP connection from here to address:port succeeds."""
 
+    def analyse(
+        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+    ) -> str:
+        """tshark's standard output for `arguments`, the files of `folder` at /cell."""
+
 
 @dataclass(frozen=True)
 class CaptureBudget:

@@ -30,6 +30,7 @@ from orchestrator.errors import (
 from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import CellResult, Outcome, PlannedCell
+from orchestrator.network.registry import topology_for
 from orchestrator.planner import Selection, plan, shard
 from orchestrator.progress import Reporter, reporter_for
 from orchestrator.reports import take_screenshot, write_reports
@@ -45,7 +46,6 @@ from orchestrator.results import (
     utc_now,
 )
 from orchestrator.runner import CellRunner, UnavailableImage, new_payload, run_cells
-from orchestrator.scenarios import topology_for
 
 
 @dataclass(frozen=True)

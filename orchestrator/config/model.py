@@ -53,6 +53,7 @@ class Implementation:
     limits: Limits = field(default_factory=Limits)
     default: bool = True
     unsupported_scenarios: tuple[tuple[str, str], ...] = ()  # scenario, why not
+    contract: str = "webrtc-interop"  # or "webrtc-echoes": the original contract, no payload
 
     def supports(self, role: Role, test: str) -> bool:
         return test in (self.server_tests if role is Role.SERVER else self.client_tests)

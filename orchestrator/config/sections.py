@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orchestrator.config.fields import At, Source, type_name
+from orchestrator.config.fields import At, Source, suggestion, type_name
 from orchestrator.config.model import (
     DEFAULT_CLIENT_COMMAND,
     DEFAULT_SCENARIO,
@@ -16,8 +16,9 @@ from orchestrator.config.model import (
 from orchestrator.config.settings import read_limits
 from orchestrator.imageref import is_valid
 from orchestrator.model import Role
+from orchestrator.network.kinds import SCENARIO_KINDS
 from orchestrator.ports import Limits
-from orchestrator.scenarios import SCENARIO_KINDS
+from orchestrator.wire.rules import RULES
 
 COMMAND_FIELDS = ("server_url", "server_host", "test")
 BUILD_ARG_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,7 +38,9 @@ IMPLEMENTATION_KEYS = (
     "limits",
     "default",
     "unsupported_scenarios",
+    "contract",
 )
+CONTRACTS = ("webrtc-interop", "webrtc-echoes")
 MAX_TEST_TIMEOUT_S = 1800.0
 
 
@@ -49,6 +52,12 @@ def read_tests(source: Source, value: Any) -> tuple[TestCase, ...]:
     for key, body in value.items():
         name = source.name(key, (*at, str(key)), "test case")
         here = (*at, name)
+        if name not in RULES:
+            raise source.fail(
+                here,
+                f"test case '{name}' has no evidence rule{suggestion(name, RULES)}: add what the "
+                "wire must show to orchestrator/wire/rules.py",
+            )
         raw = source.mapping(body, here, ("timeout", "description", "default"))
         tests.append(
             TestCase(
@@ -158,6 +167,9 @@ def _implementation(
         limits=read_limits(source, raw.get("limits"), (*at, "limits"), limits),
         default=source.flag(raw.get("default", True), (*at, "default")),
         unsupported_scenarios=refusals,
+        contract=source.choice(
+            raw.get("contract", CONTRACTS[0]), (*at, "contract"), CONTRACTS, "contract"
+        ),
     )
 
 

@@ -116,6 +116,33 @@ class DockerCells:
         ) as container:
             yield DockerRecorder(container, self.health)
 
+    def analyse(
+        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+    ) -> str:
+        """tshark's output for files of `folder` (mounted read-only at /cell), run in the
+        capture image with no network at all."""
+        with self.health.guard("start the capture analyser"):
+            container = self.client.containers.create(
+                image,
+                entrypoint=["tshark"],
+                command=arguments,
+                network_mode="none",
+                volumes={str(folder.resolve()): {"bind": "/cell", "mode": "ro"}},
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                read_only=True,
+                tmpfs={"/tmp": "size=256m"},
+                mem_limit="2g",
+                pids_limit=64,
+            )
+        try:
+            with self.health.guard("run the capture analyser"):
+                container.start()
+                container.wait(timeout=timeout_s)
+                return bytes(container.logs(stdout=True, stderr=False)).decode(errors="replace")
+        finally:
+            self.health.quietly(partial(container.remove, force=True))
+
     def accepts_tcp(self, address: str, port: int) -> bool:
         try:
             with socket.create_connection((address, port), timeout=0.5):

@@ -127,6 +127,11 @@ class FakeEngine:
             for c in self.containers
         )
 
+    def analyse(
+        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+    ) -> str:
+        return ""
+
     def leftovers(self) -> list[str]:
         containers = [c.spec.name for c in self.containers if not c.removed]
         recorders = [f"recorder{i}" for i, r in enumerate(self.recorders) if not r.removed]

@@ -91,7 +91,8 @@ def test_merge_command_copies_every_shards_logs(
         folders.append(str(folder))
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(
-        "settings: {capture: false, screenshot: false, results_dir: out}\ntests: {t: {}}\n"
+        "settings: {capture: false, screenshot: false, results_dir: out}\n"
+        "tests: {datachannel: {}}\n"
         "implementations: {a: {image: x, roles: {server: all}}}\n"
     )
     assert main(["-f", str(matrix), "merge", *folders]) == 0

@@ -10,13 +10,13 @@ from orchestrator.config import load_matrix
 from orchestrator.errors import Interrupted
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
+from orchestrator.network.registry import topology_for
 from orchestrator.planner import plan
 from orchestrator.runner import CellRunner, UnavailableImage, run_cells
-from orchestrator.scenarios import topology_for
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
-from tests.unit.test_evidence import CLIENT as CLIENT_IP
-from tests.unit.test_evidence import exchange, pcap_of
+from tests.unit.wirekit import CLIENT as CLIENT_IP
+from tests.unit.wirekit import app_record, association, handshake, pcap_of, sctp_size
 
 SERVER, CLIENT = "img/server", "img/client"
 CELL = Cell("datachannel", "alpha", "beta")
@@ -245,6 +245,11 @@ def test_ctrl_c_cancels_running_cells_and_releases_everything(
 
 
 def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    echo = [
+        (2.0, CLIENT_IP, "other", app_record(sctp_size(len(PAYLOAD)))),
+        (2.1, "other", CLIENT_IP, app_record(sctp_size(len(PAYLOAD)))),
+    ]
+
     def pcap_for(server: str, client: str) -> bytes:
         return pcap_of(
             [
@@ -254,7 +259,7 @@ def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None
                     server if src == CLIENT_IP else client,
                     p,
                 )
-                for t, src, _, p in exchange()
+                for t, src, _, p in handshake() + association() + echo
             ]
         )
 

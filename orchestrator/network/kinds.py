@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from orchestrator.topology import Direct, Topology
-
 SCENARIO_KINDS: dict[str, str] = {
     "direct": "both peers on one network, host candidates only",
     "nat-client": "the client behind a NAT (endpoint-independent mapping), STUN on offer",
@@ -16,10 +14,3 @@ SCENARIO_KINDS: dict[str, str] = {
     "narrow": "a 150 kbit/s bottleneck between the peers",
     "ipv6": "the peers reach each other over IPv6 only",
 }
-
-
-def topology_for(scenario: str, keep: bool = False) -> Topology:
-    """The topology that builds `scenario`'s networks for one cell."""
-    if scenario == "direct":
-        return Direct(keep)
-    raise ValueError(f"scenario {scenario!r} has no topology yet")

@@ -21,23 +21,12 @@ from orchestrator.config import SERVER_PORT
 from orchestrator.errors import EngineError
 from orchestrator.naming import bridge_name
 from orchestrator.ports import Attachment, Engine, NetworkSpec
+from orchestrator.wire.endpoints import Endpoints
 
 SERVER_ALIASES = ("server", "echo-server")
 ADDRESS_POOL = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544: for network benchmarks
 SUBNET_ATTEMPTS = 24
 GATEWAY_HOST = 254  # the host's own address on the bridge; never a peer's route
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Which addresses on the wire belong to whom: a peer's own, the public face of its
-    NAT, the TURN relay. The evidence reads the capture through this."""
-
-    server: str
-    client: str
-    server_public: frozenset[str] = frozenset()
-    client_public: frozenset[str] = frozenset()
-    relay: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

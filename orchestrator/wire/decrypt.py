@@ -1,0 +1,212 @@
+"""The data channel messages a capture really carried, read with a peer's DTLS key log.
+
+tshark (a well-kept dissector) decrypts the DTLS records, dissects the SCTP packets in
+them and the DCEP messages (its `rtcdc` protocol); every other DATA chunk's user data is
+its `data` layer. In tshark's JSON each packet lists its SCTP chunks in order, and the
+payload layers in the same order, one per DATA chunk."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.wire.endpoints import Endpoints
+
+KEYLOG_PREFIX = "KEYLOG: "
+DATA, I_DATA = 0, 64
+PPID_DCEP, PPID_STRING, PPID_BINARY, PPID_STRING_EMPTY, PPID_BINARY_EMPTY = 50, 51, 53, 56, 57
+DCEP_OPEN = 0x03
+FLAG_UNORDERED, FLAG_BEGIN, FLAG_END = 0x04, 0x02, 0x01
+MAX_PACKETS = 5000  # enough for every test's messages; a bulk transfer's start
+# Heuristic SCTP payload dissectors that could misread a random payload.
+HEURISTICS_OFF = ("sip_sctp", "nbap_sctp", "jxta_sctp")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One DATA or I-DATA chunk, as it crossed in one direction."""
+
+    time: float
+    sender: str  # "client" or "server"
+    stream: int
+    ppid: int
+    tsn: int
+    flags: int
+    data: bytes
+
+    @property
+    def unordered(self) -> bool:
+        return bool(self.flags & FLAG_UNORDERED)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A whole data channel message (its fragments put back together)."""
+
+    time: float  # when its last fragment crossed
+    sender: str
+    stream: int
+    ppid: int
+    data: bytes
+    unordered: bool
+
+
+@dataclass(frozen=True)
+class ChannelOpen:
+    time: float
+    sender: str
+    stream: int
+    channel_type: int
+    reliability: int
+    label: str
+
+
+def keylog_lines(*outputs: str) -> list[str]:
+    """The NSS key log lines peers printed as `KEYLOG: ...` (docs/contract.md 5)."""
+    lines = []
+    for output in outputs:
+        for raw in output.splitlines():
+            line = raw.strip()
+            if line.startswith(KEYLOG_PREFIX):
+                entry = line[len(KEYLOG_PREFIX) :].strip()
+                if entry and entry.split()[0].isupper() and len(entry.split()) == 3:
+                    lines.append(entry)
+    return list(dict.fromkeys(lines))
+
+
+def tshark_arguments(pcap: str, keylog: str) -> list[str]:
+    arguments = [
+        "-r",
+        pcap,
+        "-o",
+        f"tls.keylog_file:{keylog}",
+        "-d",
+        "dtls.port==1-65535,sctp",
+        "-Y",
+        "sctp",
+        "-c",
+        str(MAX_PACKETS),
+        "-T",
+        "json",
+        "-x",
+        "--no-duplicate-keys",
+    ]
+    for heuristic in HEURISTICS_OFF:
+        arguments += ["--disable-heuristic", heuristic]
+    return arguments
+
+
+def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
+    """DATA chunks per direction, counted where they reach the receiving peer."""
+    try:
+        packets = json.loads(tshark_json or "[]")
+    except ValueError:
+        return []
+    found: list[Chunk] = []
+    client_faces = endpoints.faces(of_client=True)
+    server_faces = endpoints.faces(of_client=False)
+    for packet in packets if isinstance(packets, list) else []:
+        layers = packet.get("_source", {}).get("layers", {})
+        src, dst, time = _addresses(layers)
+        if dst == endpoints.server and src in client_faces:
+            sender = "client"
+        elif dst == endpoints.client and src in server_faces:
+            sender = "server"
+        else:
+            continue
+        found += _packet_chunks(layers, time, sender)
+    return found
+
+
+def _packet_chunks(layers: dict[str, Any], time: float, sender: str) -> list[Chunk]:
+    data = iter(_as_list(layers.get("data")))
+    dcep = iter(_as_list(layers.get("rtcdc_raw")))
+    found = []
+    for sctp in _as_list(layers.get("sctp")):
+        for chunk in _as_list(sctp.get("sctp.chunk")):
+            if chunk.get("sctp.chunk_type") not in (str(DATA), str(I_DATA)):
+                continue
+            ppid = int(chunk.get("sctp.data_payload_proto_id", -1))
+            raw = next(dcep, None) if ppid == PPID_DCEP else next(data, None)
+            if ppid == PPID_DCEP:
+                payload = bytes.fromhex(raw[0]) if isinstance(raw, list) and raw else b""
+            else:
+                payload = bytes.fromhex(str((raw or {}).get("data.data", "")).replace(":", ""))
+            found.append(
+                Chunk(
+                    time,
+                    sender,
+                    int(str(chunk.get("sctp.data_sid", "0")), 0),
+                    ppid,
+                    int(chunk.get("sctp.data_tsn_raw", chunk.get("sctp.data_tsn", 0))),
+                    int(str(chunk.get("sctp.chunk_flags", "0")), 0),
+                    payload,
+                )
+            )
+    return found
+
+
+def messages(found: list[Chunk]) -> list[Message]:
+    """Whole messages: each stream's fragments in TSN order, from a B to an E flag."""
+    whole: list[Message] = []
+    groups: dict[tuple[str, int, bool], list[Chunk]] = {}
+    for chunk in found:
+        groups.setdefault((chunk.sender, chunk.stream, chunk.unordered), []).append(chunk)
+    for (sender, stream, unordered), members in groups.items():
+        pending: list[Chunk] = []
+        for chunk in sorted(_unique(members), key=lambda c: c.tsn):
+            if chunk.flags & FLAG_BEGIN:
+                pending = []
+            pending.append(chunk)
+            if chunk.flags & FLAG_END and pending and pending[0].flags & FLAG_BEGIN:
+                data = b"".join(c.data for c in pending)
+                ppid = pending[0].ppid
+                if ppid in (PPID_STRING_EMPTY, PPID_BINARY_EMPTY):
+                    data = b""
+                whole.append(Message(chunk.time, sender, stream, ppid, data, unordered))
+                pending = []
+    return sorted(whole, key=lambda m: m.time)
+
+
+def channel_opens(found: list[Message]) -> list[ChannelOpen]:
+    opens = []
+    for message in found:
+        data = message.data
+        if message.ppid == PPID_DCEP and len(data) >= 12 and data[0] == DCEP_OPEN:
+            channel_type, _, reliability, label_length, _ = struct.unpack("!BHIHH", data[1:12])
+            label = data[12 : 12 + label_length].decode("utf-8", errors="replace")
+            opens.append(
+                ChannelOpen(
+                    message.time, message.sender, message.stream, channel_type, reliability, label
+                )
+            )
+    return opens
+
+
+def _unique(members: list[Chunk]) -> list[Chunk]:
+    """Retransmissions carry the same TSN: keep the first."""
+    seen: dict[int, Chunk] = {}
+    for chunk in members:
+        seen.setdefault(chunk.tsn, chunk)
+    return list(seen.values())
+
+
+def _addresses(layers: dict[str, Any]) -> tuple[str, str, float]:
+    ip = layers.get("ip") or layers.get("ipv6") or {}
+    ip = ip[0] if isinstance(ip, list) else ip
+    src = ip.get("ip.src") or ip.get("ipv6.src") or ""
+    dst = ip.get("ip.dst") or ip.get("ipv6.dst") or ""
+    frame = layers.get("frame", {})
+    return str(src), str(dst), float(frame.get("frame.time_epoch", 0.0))
+
+
+def _as_list(value: Any) -> list[Any]:
+    """One layer or field, or several of them (tshark's --no-duplicate-keys lists repeats;
+    a `_raw` value is itself a list [hex, position, length, ...])."""
+    if value is None:
+        return []
+    if isinstance(value, list) and (not value or isinstance(value[0], dict | list)):
+        return value
+    return [value]

@@ -1,0 +1,275 @@
+"""The evidence engine on hand-made captures: each proof level passes an honest cell and
+fails the lie it exists to catch."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from orchestrator.model import Outcome, Verification
+from orchestrator.outcomes import reconcile
+from orchestrator.wire.decrypt import channel_opens, chunks, keylog_lines, messages
+from orchestrator.wire.demux import Kind, demultiplex, unwrap_turn
+from orchestrator.wire.endpoints import Endpoints
+from orchestrator.wire.packets import read_pcap
+from orchestrator.wire.rules import RULES, CellFacts, confirmation, evidence_table
+from orchestrator.wire.verify import Inputs, verify
+from tests.unit.wirekit import (
+    CLIENT,
+    GATEWAY,
+    SERVER,
+    TcpSegment,
+    app_record,
+    association,
+    handshake,
+    http,
+    pcap_of,
+    response,
+    rtp,
+    sctp_size,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYLOAD = b"Q" * 700
+ENDPOINTS = Endpoints(SERVER, CLIENT)
+
+
+def check(
+    packets: list[tuple[float, str, str, bytes]],
+    test: str = "datachannel",
+    tcp: list[TcpSegment] | None = None,
+) -> Verification:
+    return verify(Inputs(pcap_of(packets, tcp), ENDPOINTS, test, CellFacts(PAYLOAD)))
+
+
+def echo(size: int, at: float = 2.0) -> list[tuple[float, str, str, bytes]]:
+    return [
+        (at, CLIENT, SERVER, app_record(sctp_size(size))),
+        (at + 0.01, SERVER, CLIENT, app_record(sctp_size(size))),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first_bytes", "kind"),
+    [
+        (b"\x00\x01", Kind.STUN),
+        (b"\x16\xfe", Kind.DTLS),
+        (b"\x2f", Kind.DTLS),
+        (b"\x40\x00", Kind.TURN_CHANNEL),
+        (b"\x80\x6f", Kind.RTP),
+        (b"\x80\xc8", Kind.RTCP),
+        (b"", Kind.OTHER),
+    ],
+)
+def test_demultiplexing_follows_rfc_7983(first_bytes: bytes, kind: Kind) -> None:
+    assert demultiplex(first_bytes) is kind
+
+
+def test_turn_channel_data_is_unwrapped() -> None:
+    assert unwrap_turn(b"\x40\x00\x00\x03abc\x00") == b"abc"
+
+
+def test_the_payload_echoed_at_its_size_is_a_sized_pass() -> None:
+    wire = check(handshake() + association() + echo(len(PAYLOAD)))
+    assert wire.verified, wire.missing
+    assert wire.proof == "sized"
+    assert wire.connect_time_s == pytest.approx(0.040)
+    assert any("700-byte messages: 1 records client→server, 1 back" in d for d in wire.details)
+
+
+def test_a_client_that_connects_but_never_sends_the_payload_is_unverified() -> None:
+    wire = check(handshake() + association())  # set-up traffic both ways, no payload
+    assert not wire.verified
+    assert wire.missing == (
+        "0 of 1 client→server records carry 700-byte messages [sized]",
+        "0 of 1 echoes of 700-byte messages [sized]",
+    )
+    outcome, reason = reconcile(Outcome.PASSED, "echoed", wire)
+    assert outcome is Outcome.UNVERIFIED
+    assert "700-byte" in reason
+
+
+def test_a_payload_the_server_never_echoed_is_unverified() -> None:
+    sent_only = [(2.0, CLIENT, SERVER, app_record(sctp_size(len(PAYLOAD))))]
+    wire = check(handshake() + association() + sent_only)
+    assert wire.missing == ("0 of 1 echoes of 700-byte messages [sized]",)
+
+
+def test_a_reply_before_the_message_is_no_echo() -> None:
+    backwards = [
+        (2.0, SERVER, CLIENT, app_record(sctp_size(len(PAYLOAD)))),
+        (2.1, CLIENT, SERVER, app_record(sctp_size(len(PAYLOAD)))),
+    ]
+    assert not check(handshake() + association() + backwards).verified
+
+
+def test_a_sack_bundled_with_the_echo_still_fits() -> None:
+    bundled = [
+        (2.0, CLIENT, SERVER, app_record(sctp_size(len(PAYLOAD)))),
+        (2.01, SERVER, CLIENT, app_record(sctp_size(len(PAYLOAD)) + 16)),
+    ]
+    assert check(handshake() + association() + bundled).verified
+
+
+def test_an_original_contract_client_is_proven_by_the_echo_shape() -> None:
+    token = echo(32)  # a 32-character token of its own choosing
+    packets = handshake() + association() + token
+    facts = CellFacts(PAYLOAD)
+    pcap = pcap_of(packets)
+    modern = verify(Inputs(pcap, ENDPOINTS, "datachannel", facts))
+    assert not modern.verified  # a current client must send the orchestrator's payload
+    old = verify(Inputs(pcap, ENDPOINTS, "datachannel", facts, client_follows_old_contract=True))
+    assert old.verified, old.missing
+    assert old.proof == "echo-shape"
+
+
+def test_handshake_only_is_enough_for_peerconnection_only() -> None:
+    assert check(handshake(), "peerconnection").verified
+    assert check(handshake(), "peerconnection").proof == "transport"
+    assert not check(handshake(), "datachannel").verified
+
+
+def test_a_liar_that_never_connected_has_no_evidence() -> None:
+    wire = check([], "peerconnection")
+    assert wire.missing == (
+        "no ICE check from the client was answered",
+        "no ICE check from the server was answered",
+        "no encrypted DTLS record from the client",
+        "no encrypted DTLS record from the server",
+    )
+    assert wire.proof == "none"
+
+
+def test_traffic_of_other_hosts_and_both_nat_hops_count_once() -> None:
+    noise = [(0.5, GATEWAY, SERVER, app_record(sctp_size(len(PAYLOAD))))]
+    wire = check(noise + handshake() + association() + echo(len(PAYLOAD)))
+    assert wire.client_to_server.stun_requests == 1
+    nat = Endpoints(SERVER, CLIENT, client_public=frozenset({"198.18.7.65"}))
+    inside = [(t, CLIENT, SERVER, p) for t, s, d, p in handshake() if s == CLIENT]  # hop 1
+    outside = [(t + 0.0001, "198.18.7.65", SERVER, p) for t, s, d, p in handshake() if s == CLIENT]
+    back = [(t, SERVER, CLIENT, p) for t, s, d, p in handshake() if s == SERVER]
+    wire = verify(Inputs(pcap_of(inside + outside + back), nat, "peerconnection", CellFacts(b"")))
+    assert wire.verified, wire.missing
+    assert wire.client_to_server.stun_requests == 1  # counted where it reached the server
+    assert wire.path == "srflx"
+
+
+@pytest.mark.parametrize("cut", [0, 10, 100, 700])
+def test_a_damaged_capture_is_unverified_with_a_reason_never_a_crash(cut: int) -> None:
+    whole = pcap_of(handshake() + association() + echo(len(PAYLOAD)))
+    wire = verify(Inputs(whole[:cut], ENDPOINTS, "datachannel", CellFacts(PAYLOAD)))
+    assert not wire.verified
+    assert re.search(r"capture (unreadable|is cut)", " ".join(wire.missing)), wire.missing
+
+
+def test_truncated_packets_keep_their_real_sizes() -> None:
+    pcap = pcap_of(echo(len(PAYLOAD)))
+    packets = read_pcap(pcap)
+    assert packets.datagrams[0].size == len(app_record(sctp_size(len(PAYLOAD))))
+
+
+def media_call(payload_type: int = 111, echo_from: float = 2.2, count: int = 60) -> list:  # type: ignore[type-arg]
+    sent = [(2.0 + i * 0.02, CLIENT, SERVER, rtp(payload_type)) for i in range(count)]
+    back = [(echo_from + i * 0.02, SERVER, CLIENT, rtp(payload_type)) for i in range(count)]
+    return handshake() + sent + back
+
+
+def signalling(sdp_answer: str) -> list[TcpSegment]:
+    offer = http("POST", "/offer", json.dumps({"type": "offer", "sdp": "v=0\r\n"}).encode())
+    answer = response(200, json.dumps({"type": "answer", "sdp": sdp_answer}).encode())
+    return [
+        (0.9, CLIENT, SERVER, 40000, 8080, 1000, offer),
+        (0.95, SERVER, CLIENT, 8080, 40000, 5000, answer),
+    ]
+
+
+AUDIO_ANSWER = (
+    "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\n"
+    "a=rtpmap:111 opus/48000/2\r\na=rtpmap:63 red/48000/2\r\n"
+)
+
+
+def test_echoed_media_of_the_negotiated_type_is_an_rtp_echo() -> None:
+    wire = check(media_call(), "audio", tcp=signalling(AUDIO_ANSWER))
+    assert wire.verified, wire.missing
+    assert wire.proof == "rtp-echo"
+    assert dict(wire.measures)["audio_client_to_server_kbit_s"] > 0
+
+
+def test_media_of_another_payload_type_does_not_count() -> None:
+    wire = check(media_call(payload_type=63), "audio", tcp=signalling(AUDIO_ANSWER))
+    assert "audio (opus): only 0 RTP packets of payload type 111 client→server" in wire.missing
+
+
+def test_media_without_the_answer_in_the_capture_is_unverified() -> None:
+    assert check(media_call(), "audio").missing == (
+        "audio (opus): no answer SDP in the captured signalling",
+    )
+
+
+def test_media_returned_before_it_was_sent_is_not_an_echo() -> None:
+    wire = check(media_call(echo_from=1.5), "audio", tcp=signalling(AUDIO_ANSWER))
+    assert "audio (opus): RTP came back before any was sent (not an echo)" in wire.missing
+
+
+def test_an_echo_that_stalls_while_media_flows_fails() -> None:
+    packets = media_call()
+    stalled = [p for p in packets if not (p[1] == SERVER and 2.5 < p[0] < 5.0)]
+    stalled += [(3.3 + i * 0.02, CLIENT, SERVER, rtp(111)) for i in range(150)]
+    wire = check(stalled, "audio", tcp=signalling(AUDIO_ANSWER))
+    assert any("the echo stopped for" in gap for gap in wire.missing), wire.missing
+
+
+DECRYPTED = (Path(__file__).parent / "data" / "tshark-datachannel.json").read_text()
+REAL = Endpoints("198.19.250.70", "198.19.250.10")
+TOKEN = b"03550487b12f7d15784b846bfb7dc91f"  # what that real client sent
+
+
+def test_decrypted_sctp_gives_the_messages_and_the_channel() -> None:
+    found = messages(chunks(DECRYPTED, REAL))
+    strings = [(m.sender, m.data) for m in found if m.ppid == 51]
+    assert strings == [("client", TOKEN), ("server", TOKEN)]
+    (opening,) = channel_opens(found)
+    assert (opening.sender, opening.label, opening.channel_type) == ("client", "interop", 0)
+
+
+def test_decryption_is_the_whole_truth() -> None:
+    empty = pcap_of([])
+    honest = verify(Inputs(empty, REAL, "datachannel", CellFacts(TOKEN), decrypted_json=DECRYPTED))
+    assert honest.proof == "none"  # an empty pcap: no transport evidence...
+    assert all("[decrypted]" not in gap for gap in honest.missing)  # ...but the payload crossed
+    other = verify(
+        Inputs(empty, REAL, "datachannel", CellFacts(b"X" * 32), decrypted_json=DECRYPTED)
+    )
+    assert "P never crossed client→server [decrypted]" in other.missing
+
+
+def test_key_log_lines_are_picked_from_either_peer() -> None:
+    client = "noise\nKEYLOG: CLIENT_RANDOM aa bb\nKEYLOG: garbage\n"
+    server = "KEYLOG: CLIENT_RANDOM aa bb\nKEYLOG: CLIENT_RANDOM cc dd\n"
+    assert keylog_lines(client, server) == ["CLIENT_RANDOM aa bb", "CLIENT_RANDOM cc dd"]
+
+
+def test_server_open_expects_the_confirmation_format() -> None:
+    plan = RULES["datachannel-server-open"].plan
+    assert plan is not None
+    sends = plan(CellFacts(b"abc")).sends
+    assert (
+        sends[-1].data
+        == b"CONFIRMED:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+    assert confirmation(b"abc") == sends[-1].data
+
+
+def test_every_test_case_in_the_matrix_has_a_rule_and_the_contract_shows_them() -> None:
+    matrix = (ROOT / "matrix.yaml").read_text()
+    tests = re.findall(r"^  ([a-z0-9-]+):\n    timeout:", matrix, flags=re.MULTILINE)
+    assert set(tests) <= set(RULES)
+    contract = (ROOT / "docs/contract.md").read_text()
+    block = contract.split("<!-- evidence-table:start -->")[1].split("<!-- evidence-table:end -->")[
+        0
+    ]
+    assert block.strip() == evidence_table().strip(), "run scripts/render_contract.py"
