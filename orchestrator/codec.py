@@ -156,6 +156,10 @@ def _cell_json(result: CellResult) -> dict[str, Any]:
 def _evidence_json(wire: Verification) -> dict[str, Any]:
     return {
         "verified": wire.verified,
+        "proof": wire.proof,
+        "path": wire.path,
+        "details": list(wire.details),
+        "measures": dict(wire.measures),
         "missing": list(wire.missing),
         "connect_time_s": wire.connect_time_s,
         "ice_checks_answered": {
@@ -234,6 +238,10 @@ def _evidence(data: dict[str, Any]) -> Verification:
         server_checks_answered=bool(answered.get("server")),
         client_to_server=Traffic(**data.get("client_to_server", {})),
         server_to_client=Traffic(**data.get("server_to_client", {})),
+        proof=data.get("proof", "none"),
+        details=tuple(data.get("details", ())),
+        measures=tuple((str(k), float(v)) for k, v in data.get("measures", {}).items()),
+        path=data.get("path"),
     )
 
 

@@ -10,6 +10,7 @@ from html import escape
 
 from orchestrator.model import CellResult, Outcome
 from orchestrator.records import RunResults
+from orchestrator.render.evidence import evidence_lines, grid_note
 from orchestrator.render.grid import by_cell, result_sections
 from orchestrator.render.markdown import summary_line
 from orchestrator.render.symbols import EMOJI, MEANING
@@ -45,6 +46,8 @@ table.list td, table.list th { border: 1px solid #d0d7de; padding: 4px 8px; text
 .swatch { display: inline-block; width: 1em; height: 1em; vertical-align: -2px;
           margin-right: 0.3em; border-radius: 2px; }
 small { color: #57606a; }
+section.cell { border-top: 1px solid #d0d7de; padding: 4px 0; font-size: 12px; }
+section.cell h3 { margin: 4px 0; font-size: 13px; }
 """
 
 
@@ -87,6 +90,7 @@ def render_html(results: RunResults, title: str = "WebRTC interop matrix") -> st
             f"</code></td><td>{escape(versions)}</td></tr>"
         )
     body.append("</table>")
+    body += _evidence(results)
     run = results.run
     body.append(
         f"<p><small>Run {escape(run.id)} · orchestrator "
@@ -117,13 +121,35 @@ def _cell(result: CellResult | None) -> str:
     tooltip = f"{outcome.value}: {result.reason}"
     if result.expected and result.as_expected:
         tooltip += f"\nknown cause: {result.expected.reason}"
-    label = EMOJI[outcome]
-    wire = result.verification
-    if wire is not None and wire.connect_time_s is not None:
-        label += f" {wire.connect_time_s * 1000:.0f} ms"
-    folder = f"logs/{result.cell.slug}/"
-    href = f' href="{escape(folder)}"' if result.logs else ""
+    note = grid_note(result)
+    label = f"{EMOJI[outcome]} {note}" if note else EMOJI[outcome]
+    href = f' href="#{_anchor(result)}"' if result.verification or result.logs else ""
     return (
         f'<td class="{outcome.value}" style="background:{COLOURS[outcome]}" '
         f'title="{escape(tooltip)}"><a{href}>{escape(label)}</a></td>'
     )
+
+
+def _evidence(results: RunResults) -> list[str]:
+    """One entry per cell, each grid cell's link target: verdict, proof, logs."""
+    body = ["<h2>Cells</h2>"]
+    for result in sorted(results.cells, key=lambda r: r.cell):
+        if not (result.verification or result.logs):
+            continue
+        lines = [f"{result.outcome.value}: {result.reason}"]
+        if result.verification:
+            lines += evidence_lines(result.verification)
+        logs = " ".join(
+            f'<a href="{escape(path)}">{escape(name)}</a>' for name, path in result.logs
+        )
+        body.append(
+            f'<section class="cell" id="{_anchor(result)}"><h3>{escape(result.cell.key)}</h3>'
+            + "".join(f"<div>{escape(line)}</div>" for line in lines)
+            + (f"<div>logs: {logs}</div>" if logs else "")
+            + "</section>"
+        )
+    return body
+
+
+def _anchor(result: CellResult) -> str:
+    return "cell-" + result.cell.slug.replace("/", "-")

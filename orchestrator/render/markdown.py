@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestrator.merge import RunDiff
 from orchestrator.model import Cell, CellResult, Outcome, Traffic
 from orchestrator.records import RunResults
+from orchestrator.render.evidence import grid_note, measure_text
 from orchestrator.render.grid import Section, by_cell, result_sections, tally
 from orchestrator.render.symbols import EMOJI, MEANING
 from orchestrator.text import markdown_cell
@@ -108,10 +109,8 @@ def summary_line(results: RunResults) -> str:
 
 
 def _cell_text(result: CellResult) -> str:
-    wire = result.verification
-    if wire is not None and wire.connect_time_s is not None:
-        return f"{EMOJI[result.outcome]} <sub>{wire.connect_time_s * 1000:.0f} ms</sub>"
-    return EMOJI[result.outcome]
+    note = grid_note(result)
+    return f"{EMOJI[result.outcome]} <sub>{note}</sub>" if note else EMOJI[result.outcome]
 
 
 def _failures(results: RunResults) -> list[str]:
@@ -161,31 +160,33 @@ def _media(results: RunResults) -> list[str]:
 
 
 def _evidence(results: RunResults) -> list[str]:
-    """Per cell: what the capture proved, connect time, packets and bytes each way."""
+    """Per cell: what the capture proved and how (docs/contract.md 6)."""
     checked = sorted((r for r in results.cells if r.verification), key=lambda r: r.cell)
     if not checked:
         return []
     lines = [
         "## Wire evidence",
         "",
-        "Each cell's traffic was captured in the server's network namespace; a verdict counts "
-        "only if the capture backs it. Connect time runs from the first ICE check to both "
-        "peers' first encrypted DTLS record; the grids show it under each symbol.",
+        "Every cell's traffic was captured on its network; a pass counts only if the "
+        "capture shows what the test case declares (docs/contract.md, section 6). The "
+        "proof column says how: `decrypted` (a peer's DTLS keys), `sized` (record sizes "
+        "fit the payload), `echo-shape` (an original-contract client), `rtp-echo` "
+        "(media), `transport` (ICE and DTLS).",
         "",
         "<details><summary>Per cell</summary>",
         "",
-        "| test | server | client | capture | connect | client → server | server → client |",
-        "|---|---|---|---|--:|--:|--:|",
+        "| cell | proof | path | connect | what the wire showed |",
+        "|---|---|---|--:|---|",
     ]
     for result in checked:
         wire = result.verification
         assert wire is not None
-        cell = result.cell
-        verdict = "verified" if wire.verified else "missing: " + _escape("; ".join(wire.missing))
+        shown = wire.details if wire.verified else ("missing: " + "; ".join(wire.missing),)
+        measured = [measure_text(n, v) for n, v in wire.measures]
         connect = f"{wire.connect_time_s * 1000:.1f} ms" if wire.connect_time_s is not None else "—"
         lines.append(
-            f"| {cell.test} | {cell.server} | {cell.client} | {verdict} | {connect} | "
-            f"{_traffic(wire.client_to_server)} | {_traffic(wire.server_to_client)} |"
+            f"| {result.cell.key} | {wire.proof} | {wire.path or '—'} | {connect} | "
+            f"{markdown_cell('; '.join([*shown, *measured]))} |"
         )
     return [*lines, "", "</details>", ""]
 

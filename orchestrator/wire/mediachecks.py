@@ -12,7 +12,9 @@ from orchestrator.wire.flows import Flows, Rtp
 from orchestrator.wire.rules import Media
 from orchestrator.wire.sdp import payload_types
 
-MIN_PACKETS = 50  # each way, as many as the contract's client waits for
+MIN_SOURCE_PACKETS = 20  # the client's own media: about a second of it at least
+MIN_ECHO_PACKETS = 50  # as many as the contract's client waits for (a re-encoding
+# server may send more or fewer packets than it received)
 MAX_ECHO_GAP_S = 2.0  # the longest silence of the echo while its source still flows
 LAST_WINDOW_S = 5.0  # with MEDIA_DURATION: the echo must still arrive in the last 5 s
 
@@ -35,8 +37,11 @@ def check_media(media: Media, answer: str | None, flows: Flows, duration_s: floa
     back = [p for p in flows.server_to_client.rtp if p.payload_type in types]
     gaps = [
         f"{name}: only {len(packets)} RTP packets of payload type {_types(types)} {way}"
-        for packets, way in ((sent, "client→server"), (back, "server→client"))
-        if len(packets) < MIN_PACKETS
+        for packets, way, needed in (
+            (sent, "client→server", MIN_SOURCE_PACKETS),
+            (back, "server→client", MIN_ECHO_PACKETS),
+        )
+        if len(packets) < needed
     ]
     if sent and back:
         gaps += _echo_pattern(name, sent, back, duration_s)

@@ -143,12 +143,14 @@ def test_junit_has_a_suite_per_test_case_and_a_failure_per_failed_cell() -> None
     assert root.find(".//testcase[@name='aiortc → pion']/skipped") is not None
 
 
-def test_html_is_self_contained_and_links_each_cell_to_its_logs() -> None:
+def test_html_is_self_contained_and_links_each_cell_to_its_evidence_and_logs() -> None:
     page = render_html(sample())
     assert "<script" not in page
     assert "http://" not in page
     assert "https://" not in page
-    assert 'href="logs/direct/datachannel/pion__aiortc/"' in page
+    assert 'href="#cell-direct-datachannel-pion__aiortc"' in page
+    assert 'id="cell-direct-datachannel-pion__aiortc"' in page
+    assert 'href="logs/datachannel/pion__aiortc/client.log"' in page
     assert 'title="failed: SCTP | abort"' in page
     assert page.count('<td class="') == 2
     assert len(set(COLOURS.values())) == len(COLOURS) == len(Outcome)

@@ -36,7 +36,17 @@ TRAFFIC = Traffic(
     dtls_encrypted_records=4,
     dtls_application_records=3,
 )
-WIRE = Verification((), 0.0125, True, True, TRAFFIC, TRAFFIC)
+WIRE = Verification(
+    (),
+    0.0125,
+    True,
+    True,
+    TRAFFIC,
+    TRAFFIC,
+    proof="sized",
+    details=("700-byte messages: 1 records client→server, 1 back",),
+    path="host",
+)
 
 
 def sample(cells: tuple[CellResult, ...] | None = None) -> RunResults:
@@ -110,7 +120,8 @@ def test_markdown_shows_wire_evidence_per_cell() -> None:
     text = render_markdown(sample())
     assert "## Wire evidence" in text
     assert (
-        "| datachannel | aiortc | aiortc | verified | 12.5 ms | 12 pkts, 3400 B | 12 pkts, 3400 B |"
+        "| datachannel/aiortc/aiortc | sized | host | 12.5 ms | "
+        "700-byte messages: 1 records client→server, 1 back |"
     ) in text
     assert "| datachannel | pion | aiortc |" not in text.split("## Wire evidence")[1]
 

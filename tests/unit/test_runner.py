@@ -273,7 +273,7 @@ def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None
     assert result.verification.verified
     run_dir = tmp_path / "run1"
     assert (run_dir / result.log_paths["capture"]).read_bytes() == engine.recorders[0].pcap
-    assert "capture: verified" in (run_dir / result.log_paths["verification"]).read_text()
+    assert "capture: proven (sized)" in (run_dir / result.log_paths["verification"]).read_text()
     assert engine.leftovers() == []
 
 
