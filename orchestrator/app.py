@@ -47,6 +47,7 @@ def build_images(
         for tool, wanted, context in (
             ("capture", matrix.settings.capture, matrix.settings.capture_context),
             ("screenshot", matrix.settings.screenshot, matrix.settings.screenshot_context),
+            ("netkit", len(matrix.scenarios) > 1, matrix.settings.netkit_context),
         ):
             if wanted:
                 builder.prepare_tool(tool, context)

@@ -130,7 +130,9 @@ class CellAttempt:
 
     def _topology_up(self, stack: ExitStack) -> Wiring:
         topology = self.context.topology(self.cell.scenario)
-        wiring = topology.up(self.context.engine, stack, self.prefix, self.labels)
+        wiring = topology.up(
+            self.context.engine, stack, self.prefix, self.labels, self.context.cancel
+        )
         self.seen.wiring = wiring
         return wiring
 

@@ -75,6 +75,7 @@ class ContainerSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     privileges: Privileges | None = None  # None: an untrusted peer, fully sandboxed
+    files: Mapping[str, bytes] = field(default_factory=dict)  # put in place before start
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ class RunningContainer(Protocol):
         """Wait for the container to stop; None when `timeout_s` passed first."""
 
     def kill(self) -> None: ...
+
+    def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
+        """True once the container printed `marker`; False if it stopped or was slow."""
 
     def logs(self) -> Output:
         """What the container printed, bounded: head and tail kept, the middle cut."""

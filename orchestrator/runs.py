@@ -30,7 +30,8 @@ from orchestrator.errors import (
 from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import CellResult, Outcome, PlannedCell
-from orchestrator.network.registry import topology_for
+from orchestrator.network.registry import Topologies
+from orchestrator.network.tls import new_authority
 from orchestrator.planner import Selection, plan, shard
 from orchestrator.progress import Reporter, reporter_for
 from orchestrator.reports import take_screenshot, write_reports
@@ -76,11 +77,12 @@ def run_matrix(matrix: Matrix, request: RunRequest, console: Console) -> tuple[R
         reporter.note(f"run {run_id}: {len(planned)} cells, {jobs} at a time")
         builder = ImageBuilder(engine, matrix, run_dir / "build", reporter.note, reporter.status)
         outcomes, capture_image = prepare_images(builder, request, planned)
+        topologies = prepare_topologies(builder, planned, run_id, request.keep_containers)
         store = ResultStore(
             run_dir, _first_record(matrix, planned, outcomes, run_id, started, jobs, engine)
         )
         execution = _Execution(matrix, request, planned, store, reporter, jobs)
-        execution.run(engine, outcomes, capture_image, run_dir)
+        execution.run(engine, outcomes, capture_image, topologies, run_dir)
     results = store.results
     if request.screenshot and matrix.settings.screenshot:
         take_screenshot(engine, matrix, results, run_dir, console)
@@ -109,6 +111,7 @@ class _Execution:
         engine: DockerEngine,
         outcomes: dict[str, ImageOutcome],
         capture_image: str | None,
+        topologies: Topologies,
         run_dir: Path,
     ) -> None:
         settings = self.matrix.settings
@@ -120,7 +123,7 @@ class _Execution:
             run_dir=run_dir,
             server_ready_timeout_s=settings.server_ready_timeout_s,
             cancel=self.cancel,
-            topology=lambda scenario: topology_for(scenario, self.request.keep_containers),
+            topology=topologies,
             payload=new_payload,
             timeout_override_s=self.request.timeout_s,
             keep_containers=self.request.keep_containers,
@@ -218,6 +221,19 @@ def prepare_images(
         return outcomes, builder.prepare_tool("capture", matrix.settings.capture_context)
     except EngineError as error:
         raise EngineError(f"{error}; --no-capture runs without wire verification") from None
+
+
+def prepare_topologies(
+    builder: ImageBuilder, planned: Sequence[PlannedCell], run_id: str, keep: bool
+) -> Topologies:
+    """The scenarios' shared parts: the netkit image if any cell needs a router or a
+    TURN server, the run's TLS authority if any needs TURN over TLS."""
+    scenarios = {p.cell.scenario for p in planned if p.refusal is None}
+    if scenarios <= {"direct"}:
+        return Topologies(keep=keep)
+    netkit = builder.prepare_tool("netkit", builder.settings.netkit_context)
+    authority = new_authority(run_id) if "turn-tls" in scenarios else None
+    return Topologies(netkit, authority, keep)
 
 
 def needed_implementations(matrix: Matrix, planned: Sequence[PlannedCell]) -> tuple[str, ...]:

@@ -91,6 +91,7 @@ class Settings:
     screenshot: bool
     screenshot_context: Path
     expectations: Path
+    netkit_context: Path = Path("images/netkit")
     expectations_required: bool = False  # named in matrix.yaml: missing is an error
     limits: Limits = field(default_factory=Limits)
 

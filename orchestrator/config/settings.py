@@ -34,6 +34,7 @@ KEYS = (
     "screenshot_context",
     "expectations",
     "limits",
+    "netkit_context",
 )
 LIMIT_KEYS = ("memory", "pids", "cpus", "tmpfs", "logs")
 
@@ -73,6 +74,7 @@ def read_settings(source: Source, value: Any, environ: Mapping[str, str]) -> Set
         screenshot=source.flag(raw.get("screenshot", True), (*at, "screenshot")),
         screenshot_context=path("screenshot_context", "images/screenshot"),
         expectations=path("expectations", "expectations.yaml"),
+        netkit_context=path("netkit_context", "images/netkit"),
         expectations_required="expectations" in raw,
         limits=read_limits(source, raw.get("limits"), (*at, "limits"), Limits()),
     )

@@ -79,6 +79,7 @@ class DockerCells:
         with self._started(
             f"container {spec.name}",
             keep,
+            files=spec.files,
             image=spec.image,
             command=list(spec.command) if spec.command else None,
             name=spec.name,
@@ -151,13 +152,17 @@ class DockerCells:
             return False
 
     @contextlib.contextmanager
-    def _started(self, what: str, keep: bool = False, **create: Any) -> Iterator[Container]:
+    def _started(
+        self, what: str, keep: bool = False, files: Mapping[str, bytes] | None = None, **create: Any
+    ) -> Iterator[Container]:
         """A created and started container, force-removed however the block ends; with
         `keep` it is only killed, left for a maintainer to inspect and `clean` to reap."""
         with self.health.guard(f"create {what}"):
             container = self.client.containers.create(**create)
         try:
             with self.health.guard(f"start {what}"):
+                for path, content in (files or {}).items():
+                    container.put_archive("/", _tar_of(path.lstrip("/"), content))
                 container.start()
             yield container
         finally:
@@ -190,7 +195,7 @@ def _confinement(spec: ContainerSpec) -> dict[str, Any]:
     options: dict[str, Any] = {
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
-        "read_only": True,
+        "read_only": spec.privileges is None,
         "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_bytes}"},
         "mem_limit": limits.memory_bytes,
         "memswap_limit": limits.memory_bytes,
@@ -293,6 +298,18 @@ class DockerContainer:
     def kill(self) -> None:
         self.health.quietly(self._container.kill)
 
+    def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.health.guard("read a container's output"):
+                if marker in bytes(self._container.logs(stdout=True, stderr=True)):
+                    return True
+            if self.exit_code() is not None:
+                return False
+            if cancel.wait(POLL_INTERVAL_S):
+                raise Cancelled
+        return False
+
     def logs(self) -> Output:
         """The head the reader kept and the tail the log driver kept, joined without
         overlap; when neither holds the middle, a marker says so."""
@@ -354,6 +371,17 @@ class _HeadReader:
                 self._stream.close()
             self._thread.join(timeout=HEAD_GRACE_S)
         return b"".join(self._chunks)[: self.limit], self._ended
+
+
+def _tar_of(path: str, content: bytes) -> bytes:
+    """A tar with one file at `path`, for put_archive at /."""
+    buffer = BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        member = tarfile.TarInfo(path)
+        member.size = len(content)
+        member.mode = 0o644
+        archive.addfile(member, BytesIO(content))
+    return buffer.getvalue()
 
 
 def file_from_container(container: Container, path: str) -> bytes | None:

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from orchestrator.network.routed import PLANS, Routed
+from orchestrator.network.tls import Authority
 from orchestrator.network.topology import Direct, Topology
 
 
+@dataclass(frozen=True)
+class Topologies:
+    """What every topology of a run shares: the netkit image, the run's TLS authority."""
+
+    netkit_image: str | None = None
+    authority: Authority | None = None
+    keep: bool = False
+
+    def __call__(self, scenario: str) -> Topology:
+        if scenario == "direct":
+            return Direct(self.keep)
+        if scenario in PLANS and self.netkit_image is not None:
+            return Routed(scenario, self.netkit_image, self.authority, self.keep)
+        raise ValueError(f"scenario {scenario!r} needs the netkit image")
+
+
 def topology_for(scenario: str, keep: bool = False) -> Topology:
-    """The topology that builds `scenario`'s network for one cell."""
-    if scenario == "direct":
-        return Direct(keep)
-    raise ValueError(f"scenario {scenario!r} has no topology yet")
+    """The direct topology (the only one needing no tool image)."""
+    return Topologies(keep=keep)(scenario)
+
+
+TopologyFor = Callable[[str], Topology]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import threading
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -48,14 +49,24 @@ class CellNetwork:
     name: str
     bridge: str
     subnet: ipaddress.IPv4Network
+    subnet6: ipaddress.IPv6Network | None = None
 
     def host(self, number: int) -> str:
         return str(self.subnet.network_address + number)
 
+    def host6(self, number: int) -> str:
+        assert self.subnet6 is not None, "an IPv4-only network"
+        return str(self.subnet6.network_address + number)
+
 
 class Topology(Protocol):
     def up(
-        self, engine: Engine, stack: ExitStack, prefix: str, labels: Mapping[str, str]
+        self,
+        engine: Engine,
+        stack: ExitStack,
+        prefix: str,
+        labels: Mapping[str, str],
+        cancel: threading.Event,
     ) -> Wiring:
         """Create the cell's network (and routers, relays) inside `stack`."""
 
@@ -78,20 +89,24 @@ def open_network(
     labels: Mapping[str, str],
     keep: bool,
     rng: random.Random | None = None,
+    ipv6: bool = False,
 ) -> CellNetwork:
-    """The cell's internal network on a free /24 of the pool; a taken subnet (another
-    cell, another run, anything of the host's) is skipped."""
+    """The cell's internal network on a free /24 of the pool (and, with `ipv6`, a random
+    unique-local /64); a taken subnet (another cell, another run, anything of the
+    host's) is skipped."""
     rng = rng or random.Random()
     subnets: list[ipaddress.IPv4Network] = list(ADDRESS_POOL.subnets(new_prefix=24))
     bridge = bridge_name(prefix)
     last: EngineError | None = None
     for subnet in rng.sample(subnets, SUBNET_ATTEMPTS):
+        subnet6 = _unique_local(rng) if ipv6 else None
         spec = NetworkSpec(
             prefix,
             labels,
             bridge,
             subnet=str(subnet),
             gateway=str(subnet.network_address + GATEWAY_HOST),
+            subnet6=str(subnet6) if subnet6 else None,
         )
         try:
             stack.enter_context(engine.network(spec, keep))
@@ -100,8 +115,13 @@ def open_network(
                 raise
             last = error
             continue
-        return CellNetwork(prefix, bridge, subnet)
+        return CellNetwork(prefix, bridge, subnet, subnet6)
     raise EngineError(f"no free subnet for the cell network after {SUBNET_ATTEMPTS} tries: {last}")
+
+
+def _unique_local(rng: random.Random) -> ipaddress.IPv6Network:
+    """A random fdXX:XXXX:XXXX::/64 (RFC 4193)."""
+    return ipaddress.IPv6Network((0xFD << 120 | rng.getrandbits(56) << 64, 64))
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,12 @@ class Direct:
     keep: bool = False
 
     def up(
-        self, engine: Engine, stack: ExitStack, prefix: str, labels: Mapping[str, str]
+        self,
+        engine: Engine,
+        stack: ExitStack,
+        prefix: str,
+        labels: Mapping[str, str],
+        cancel: threading.Event,
     ) -> Wiring:
         network = open_network(engine, stack, prefix, labels, self.keep)
         server, client = network.host(70), network.host(10)

@@ -14,6 +14,7 @@ class Endpoints:
     client_public: frozenset[str] = frozenset()
     relay: frozenset[str] = frozenset()  # the TURN server's addresses
     client_leg_hidden: bool = False  # the client reaches the relay over TCP/TLS only
+    paths: frozenset[str] = frozenset()  # what may carry the traffic (empty: anything)
 
     def faces(self, of_client: bool) -> frozenset[str]:
         """The sources a peer's traffic legitimately arrives from at the other peer: its

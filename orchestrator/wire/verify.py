@@ -62,6 +62,13 @@ def verify(inputs: Inputs) -> Verification:
         details.append(detail)
         if gap:
             gaps.append(gap)
+    path = path_of(flows, inputs.endpoints)
+    allowed = inputs.endpoints.paths
+    if allowed and path not in allowed:
+        gaps.append(
+            f"the traffic went {path or 'nowhere'}, but this scenario allows only "
+            + " or ".join(sorted(allowed))
+        )
     if packets.damage:
         (gaps if gaps else details).append(packets.damage)
     return Verification(
@@ -74,7 +81,7 @@ def verify(inputs: Inputs) -> Verification:
         proof=(level if not gaps else Level.NONE).value,
         details=tuple(d for d in details if d),
         measures=tuple(measures),
-        path=path_of(flows, inputs.endpoints),
+        path=path,
     )
 
 
@@ -100,10 +107,8 @@ def _data(rule: Rule, inputs: Inputs, flows: Flows) -> tuple[DataEvidence, Level
 
 def _transport_gaps(flows: Flows) -> list[str]:
     gaps = []
-    if not flows.client_checks_answered:
-        gaps.append("no ICE check from the client was answered")
-    if not flows.server_checks_answered:
-        gaps.append("no ICE check from the server was answered")
+    if not (flows.client_checks_answered or flows.server_checks_answered):
+        gaps.append("no ICE check was answered either way")
     for name, direction in (("client", flows.client_to_server), ("server", flows.server_to_client)):
         if not direction.counts["dtls_encrypted_records"]:
             gaps.append(f"no encrypted DTLS record from the {name}")

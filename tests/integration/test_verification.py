@@ -19,7 +19,7 @@ def test_liar_is_unverified_and_honest_pair_is_verified(run: RunFn) -> None:
     liar = cells[Cell("datachannel", "aiortc", "liar")]
     assert liar.exit_code == 0, "the fixture must really exit 0 for this test to mean anything"
     assert liar.outcome is Outcome.UNVERIFIED
-    assert "no ICE check from the client was answered" in liar.reason
+    assert "no ICE check was answered either way" in liar.reason
     assert (run_dir / liar.log_paths["capture"]).stat().st_size > 0  # it did talk HTTP
 
     honest = cells[Cell("datachannel", "aiortc", "aiortc")]

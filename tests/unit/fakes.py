@@ -46,6 +46,9 @@ class FakeContainer:
     def kill(self) -> None:
         self.killed = True
 
+    def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
+        return True
+
     def logs(self) -> Output:
         return Output(self.script.output.encode(), self.script.cut)
 

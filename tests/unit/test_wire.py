@@ -135,8 +135,7 @@ def test_handshake_only_is_enough_for_peerconnection_only() -> None:
 def test_a_liar_that_never_connected_has_no_evidence() -> None:
     wire = check([], "peerconnection")
     assert wire.missing == (
-        "no ICE check from the client was answered",
-        "no ICE check from the server was answered",
+        "no ICE check was answered either way",
         "no encrypted DTLS record from the client",
         "no encrypted DTLS record from the server",
     )
