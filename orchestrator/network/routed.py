@@ -107,7 +107,7 @@ class Routed:
     ) -> Wiring:
         plan = self.plan
         network = open_network(engine, stack, prefix, labels, self.keep, ipv6=plan.ipv6)
-        builder = _Builder(engine, stack, network, prefix, labels, self.image, self.keep, cancel)
+        builder = Builder(engine, stack, network, prefix, labels, self.image, self.keep, cancel)
         user, password = "interop", secrets.token_hex(12)
         servers: IceServers = []
         relay: frozenset[str] = frozenset()
@@ -128,8 +128,8 @@ class Routed:
         if plan.server_nat:
             builder.router("b", 66, 129, 128, plan.server_nat, plan, forward_to=130)
         server_host = 130 if plan.server_nat else 70
-        client = builder.holder("client", 10, _client_routes(network, plan))
-        server = builder.holder("server", server_host, _server_routes(network, plan))
+        client = builder.holder("client", 10, client_routes(network, plan))
+        server = builder.holder("server", server_host, server_routes(network, plan))
         builder.wait_ready()
         public = network.host(66) if plan.server_nat else network.host(70)
         endpoints = Endpoints(
@@ -173,13 +173,13 @@ def _ice_servers(plan: Plan, address: str, user: str, password: str) -> IceServe
     return servers
 
 
-def _client_routes(network: CellNetwork, plan: Plan) -> list[str]:
+def client_routes(network: CellNetwork, plan: Plan) -> list[str]:
     if not plan.client_nat:
         return _only(network, "0/26")
     return [*_only(network, "0/26"), f"ip route replace default via {network.host(1)}"]
 
 
-def _server_routes(network: CellNetwork, plan: Plan) -> list[str]:
+def server_routes(network: CellNetwork, plan: Plan) -> list[str]:
     if plan.server_nat:
         return [*_only(network, "128/26"), f"ip route replace default via {network.host(129)}"]
     return [*_only(network, "64/26"), "ip route del default || true"]
@@ -198,7 +198,7 @@ def _only(network: CellNetwork, segment: str) -> list[str]:
 
 
 def _ipv6_wiring(
-    builder: _Builder, network: CellNetwork, plan: Plan, extra: dict[str, str]
+    builder: Builder, network: CellNetwork, plan: Plan, extra: dict[str, str]
 ) -> Wiring:
     """Both peers on the dual-stack network, IPv4 between them removed: only the host's
     address stays reachable over IPv4 (for the readiness probe)."""
@@ -224,7 +224,7 @@ def _ipv6_wiring(
 
 
 @dataclass
-class _Builder:
+class Builder:
     """Starts the scenario's tool containers in the cell's ExitStack."""
 
     engine: Engine
@@ -237,7 +237,7 @@ class _Builder:
     cancel: threading.Event
     started: list[tuple[str, RunningContainer, bytes]] = field(default_factory=list)
 
-    def _start(
+    def start(
         self,
         role: str,
         command: Sequence[str],
@@ -272,7 +272,7 @@ class _Builder:
 
     def holder(self, role: str, host: int, routes: list[str], ipv6: bool = False) -> str:
         """A namespace for a peer: its routes set, then no capability left."""
-        return self._start(
+        return self.start(
             f"{role}-netns",
             ["hold", *routes],
             host,
@@ -292,7 +292,7 @@ class _Builder:
         forward_to: int | None = None,
     ) -> None:
         commands = _router_commands(self.network, public, private, segment, nat, plan, forward_to)
-        self._start(
+        self.start(
             f"router-{side}",
             ["hold", *commands],
             public,
@@ -306,7 +306,8 @@ class _Builder:
             f"--listening-ip={address}", f"--relay-ip={address}",
             f"--listening-port={TURN_PORT}", "--min-port=49152", "--max-port=65535",
             "--lt-cred-mech", f"--user={user}:{password}", "--realm=interop.test",
-            "--fingerprint", "--no-multicast-peers", "--pidfile=/tmp/turnserver.pid",
+            "--fingerprint", "--no-multicast-peers",
+            "--pidfile=/tmp/turnserver.pid", "--userdb=/tmp/turndb",
             "--allowed-peer-ip=198.18.0.0-198.19.255.255",
         ]  # fmt: skip
         files = {}
@@ -320,12 +321,12 @@ class _Builder:
             ]
         else:
             command += [f"--alt-listening-port={TURN_SECURE_PORT}", "--no-tls", "--no-dtls"]
-        self._start(
+        self.start(
             "turn",
             command,
             80,
             Privileges(("NET_BIND_SERVICE",)),
-            ready=b"Total",  # "Total General servers: ..." once its listeners are up
+            ready=b"Total General servers",  # once its listeners are up
             files=files,
         )
 
