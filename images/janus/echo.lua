@@ -23,12 +23,11 @@ local sdp = require('janus-sdp')
 sessions = {}
 tasks = {}
 
-function getPackage() return "janus.plugin.interop.echo" end
-function getName() return "webrtc-interop echo" end
-function getDescription() return "Verbatim data channel and RTP echo for webrtc-interop" end
-function getAuthor() return "webrtc-interop" end
-function getVersion() return 1 end
-function getVersionString() return "1" end
+-- No getPackage()/getName()/... overrides: janus_lua.c answers those by calling into
+-- the script under its Lua mutex, and the core asks for the package name inside every
+-- pushEvent without a JSEP, which Lua callbacks make while already holding that mutex:
+-- a self-deadlock (gdb: janus_lua_incoming_data -> pushEvent -> janus_plugin_push_event
+-- -> janus_lua_get_package -> g_mutex_lock). The plugin keeps its name janus.plugin.lua.
 
 local function log(text)
 	janusLog(4, "[echo.lua] " .. text)

@@ -14,13 +14,26 @@ import logging
 
 import aiohttp
 
-PLUGIN = "janus.plugin.interop.echo"
+PLUGIN = "janus.plugin.lua"  # running echo.lua
 KEEPALIVE_SECONDS = 20  # Janus's session_timeout is 60 s
 log = logging.getLogger("adapter.janus")
 
 
 class JanusError(Exception):
     """Janus refused a request; the message carries Janus's code and reason."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def bad_input(self) -> bool:
+        """Janus rejected what the client sent (SDP, candidate), not its own state."""
+        return self.code in (JANUS_INVALID_SDP, JANUS_TRICKLE_INVALID_STREAM)
+
+
+JANUS_INVALID_SDP = 465             # JANUS_ERROR_JSEP_INVALID_SDP (janus/apierror.h)
+JANUS_TRICKLE_INVALID_STREAM = 466  # JANUS_ERROR_TRICKE_INVALID_STREAM
 
 
 class JanusPeer:
@@ -120,7 +133,8 @@ class JanusPeer:
             self._pending.pop(transaction, None)
         if reply.get("janus") == "error":
             error = reply.get("error", {})
-            raise JanusError(f"Janus error {error.get('code')}: {error.get('reason')}")
+            raise JanusError(f"Janus error {error.get('code')}: {error.get('reason')}",
+                             error.get("code"))
         return reply
 
     async def _read(self):
@@ -129,6 +143,7 @@ class JanusPeer:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             reply = json.loads(msg.data)
+            log.debug("from Janus: %.300s", msg.data)
             pending = self._pending.get(reply.get("transaction"))
             if pending is None:
                 self._on_event(reply)

@@ -107,6 +107,13 @@ class PeerSession:
                                          "hex": reply.encode().hex()})
 
 
+def janus_failure(exc: Exception, what: str, bad_input_status: int = 400) -> web.Response:
+    """An error from Janus: the client's fault (bad SDP/candidate) or the server's."""
+    if isinstance(exc, JanusError) and exc.bad_input:
+        return text_error(bad_input_status, f"{what}: {exc}")
+    return text_error(500, f"{what}: {exc!r}")
+
+
 def text_error(status: int, reason: str) -> web.Response:
     log.info("HTTP %d: %s", status, reason)
     return web.Response(status=status, text=reason + "\n")
@@ -128,7 +135,7 @@ async def post_offer(request: web.Request) -> web.Response:
         answer = await peer.start(body["sdp"])
     except (JanusError, asyncio.TimeoutError, ConnectionError, OSError) as exc:
         await peer.close()
-        return text_error(500, f"Janus could not answer: {exc!r}")
+        return janus_failure(exc, "Janus could not answer")
     request.app["sessions"][peer.id] = peer
     log.info("session %s: answered (Janus session %s)", peer.id, peer.janus.session_id)
     return web.json_response({"type": "answer", "sdp": answer},
@@ -159,7 +166,7 @@ async def patch_session(request: web.Request) -> web.Response:
     except sdpfrag.FragmentError as exc:
         return text_error(422, str(exc))
     except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
-        return text_error(500, f"Janus: {exc!r}")
+        return janus_failure(exc, "Janus", bad_input_status=422)
 
 
 async def trickle(peer: PeerSession, frag: sdpfrag.IceInfo) -> web.Response:
@@ -183,9 +190,14 @@ async def ice_restart(peer: PeerSession, frag: sdpfrag.IceInfo) -> web.Response:
         raise sdpfrag.FragmentError("ICE restart with the current ice-ufrag")
     offer = sdpfrag.restart_offer(peer.offer, frag)
     answer = await peer.negotiate(offer)
+    # Janus takes the candidates of a restart offer no more (its ICE processing has
+    # started: "Component ... has already been set up"); trickled ones it does take.
+    candidates, completed = sdpfrag.janus_candidates(frag, offer)
+    await peer.janus.trickle(candidates, completed)
     peer.etag = new_etag()
-    log.info("session %s: ICE restarted, Janus ufrag %s", peer.id, sdpfrag.parse_ice(answer).ufrag)
-    return web.Response(status=200, text=sdpfrag.answer_fragment(answer, offer),
+    log.info("session %s: ICE restarted (%d remote candidates), Janus ufrag %s", peer.id,
+             len(candidates), sdpfrag.parse_ice(answer).ufrag)
+    return web.Response(status=200, body=sdpfrag.answer_fragment(answer, offer).encode(),
                         content_type="application/trickle-ice-sdpfrag",
                         headers={"ETag": peer.etag})
 
@@ -200,10 +212,10 @@ async def post_session(request: web.Request) -> web.Response:
     try:
         answer = await peer.negotiate(await request.text())
     except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
-        return text_error(500, f"Janus could not renegotiate: {exc!r}")
+        return janus_failure(exc, "Janus could not renegotiate")
     peer.etag = new_etag()
     log.info("session %s: renegotiated", peer.id)
-    return web.Response(status=200, text=answer, content_type="application/sdp",
+    return web.Response(status=200, body=answer.encode(), content_type="application/sdp",
                         headers={"ETag": peer.etag})
 
 
@@ -273,7 +285,8 @@ def cell_from_env() -> dict:
 
 
 async def main():
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("PEER_DEBUG") else logging.INFO,
+                        stream=sys.stdout,
                         format="[adapter] %(asctime)s %(levelname)s %(message)s")
     ice = janus_config.parse_ice(os.environ.get("ICE_SERVERS", "[]"),
                                  os.environ.get("ICE_TRANSPORT_POLICY", "all"))
