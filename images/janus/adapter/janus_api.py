@@ -32,7 +32,7 @@ class JanusError(Exception):
         return self.code in (JANUS_INVALID_SDP, JANUS_TRICKLE_INVALID_STREAM)
 
 
-JANUS_INVALID_SDP = 465             # JANUS_ERROR_JSEP_INVALID_SDP (janus/apierror.h)
+JANUS_INVALID_SDP = 465  # JANUS_ERROR_JSEP_INVALID_SDP (janus/apierror.h)
 JANUS_TRICKLE_INVALID_STREAM = 466  # JANUS_ERROR_TRICKE_INVALID_STREAM
 
 
@@ -41,10 +41,10 @@ class JanusPeer:
 
     def __init__(self, url: str, on_event):
         self._url = url
-        self._on_event = on_event   # callback(dict) for events without a transaction
+        self._on_event = on_event  # callback(dict) for events without a transaction
         self._http = None
         self._ws = None
-        self._pending: dict[str, asyncio.Future] = {}
+        self._pending: dict[str, tuple[asyncio.Future, bool]] = {}  # future, final on ack
         self._ids = itertools.count(1)
         self._tasks: list[asyncio.Task] = []
         self.session_id = None
@@ -53,8 +53,9 @@ class JanusPeer:
     async def open(self):
         """Connects, creates the Janus session and attaches the echo plugin."""
         self._http = aiohttp.ClientSession()
-        self._ws = await self._http.ws_connect(self._url, protocols=("janus-protocol",),
-                                               max_msg_size=0)
+        self._ws = await self._http.ws_connect(
+            self._url, protocols=("janus-protocol",), max_msg_size=0
+        )
         self._tasks.append(asyncio.create_task(self._read()))
         reply = await self._call({"janus": "create"})
         self.session_id = reply["data"]["id"]
@@ -72,8 +73,15 @@ class JanusPeer:
         jsep = {"type": "offer", "sdp": sdp, "trickle": True}
         if force_relay:
             jsep["force_relay"] = True
-        reply = await self._call({"janus": "message", "handle_id": self.handle_id,
-                                  "body": {"request": "offer"}, "jsep": jsep}, timeout)
+        reply = await self._call(
+            {
+                "janus": "message",
+                "handle_id": self.handle_id,
+                "body": {"request": "offer"},
+                "jsep": jsep,
+            },
+            timeout,
+        )
         answer = reply.get("jsep")
         if not answer or answer.get("type") != "answer":
             data = reply.get("plugindata", {}).get("data", {})
@@ -82,8 +90,7 @@ class JanusPeer:
 
     async def plugin_request(self, body: dict) -> dict:
         """A synchronous plugin request (open/send/keyframe); returns its data."""
-        reply = await self._call({"janus": "message", "handle_id": self.handle_id,
-                                  "body": body})
+        reply = await self._call({"janus": "message", "handle_id": self.handle_id, "body": body})
         data = reply.get("plugindata", {}).get("data", {})
         if "error" in data:
             raise JanusError(str(data["error"]))
@@ -92,20 +99,25 @@ class JanusPeer:
     async def trickle(self, candidates: list[dict], completed: bool):
         """Hands remote candidates (and end-of-candidates) to Janus."""
         if candidates:
-            await self._call({"janus": "trickle", "handle_id": self.handle_id,
-                              "candidates": candidates})
+            await self._call(
+                {"janus": "trickle", "handle_id": self.handle_id, "candidates": candidates}
+            )
         if completed:
-            await self._call({"janus": "trickle", "handle_id": self.handle_id,
-                              "candidate": {"completed": True}})
+            await self._call(
+                {"janus": "trickle", "handle_id": self.handle_id, "candidate": {"completed": True}}
+            )
 
     async def close(self):
         """Detaches and destroys the Janus session; never raises."""
-        for request in ({"janus": "detach", "handle_id": self.handle_id}, {"janus": "destroy"}):
-            if self.session_id is None or (request["janus"] == "detach" and not self.handle_id):
-                continue
+        requests = []
+        if self.handle_id is not None:
+            requests.append({"janus": "detach", "handle_id": self.handle_id})
+        if self.session_id is not None:
+            requests.append({"janus": "destroy"})
+        for request in requests:
             try:
                 await self._call(request, timeout=5)
-            except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
+            except (TimeoutError, JanusError, ConnectionError) as exc:
                 log.info("%s: %s", request["janus"], exc)
         for task in self._tasks:
             task.cancel()
@@ -133,8 +145,9 @@ class JanusPeer:
             self._pending.pop(transaction, None)
         if reply.get("janus") == "error":
             error = reply.get("error", {})
-            raise JanusError(f"Janus error {error.get('code')}: {error.get('reason')}",
-                             error.get("code"))
+            raise JanusError(
+                f"Janus error {error.get('code')}: {error.get('reason')}", error.get("code")
+            )
         return reply
 
     async def _read(self):
@@ -146,7 +159,7 @@ class JanusPeer:
             log.debug("from Janus: %.300s", msg.data)
             pending = self._pending.get(reply.get("transaction"))
             if pending is None:
-                self._on_event(reply)
+                self._dispatch_event(reply)
                 continue
             future, final_on_ack = pending
             if reply.get("janus") == "ack" and not final_on_ack:
@@ -157,12 +170,19 @@ class JanusPeer:
             if not future.done():
                 future.set_exception(ConnectionError("Janus closed the WebSocket"))
 
+    def _dispatch_event(self, event: dict):
+        """Hands an event to the callback; a failing callback must not stop the reader."""
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("handling Janus event %.200s", event)
+
     async def _keepalive(self):
         """Keeps the Janus session alive while the peer connection lives."""
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
             try:
                 await self._call({"janus": "keepalive"})
-            except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
+            except (TimeoutError, JanusError, ConnectionError) as exc:
                 log.warning("keepalive of session %s: %s", self.session_id, exc)
                 return

@@ -23,8 +23,8 @@ ECHO_SCRIPT = "/opt/janus-interop/echo.lua"
 class IceConfig:
     """What Janus will use of ICE_SERVERS / ICE_TRANSPORT_POLICY."""
 
-    stun: tuple | None = None             # (host, port)
-    turn: dict | None = None              # host, port, type (udp|tcp|tls), user, pwd
+    stun: tuple | None = None  # (host, port)
+    turn: dict | None = None  # host, port, type (udp|tcp|tls), user, pwd
     relay_only: bool = False
     ignored: list = field(default_factory=list)  # (url, why)
 
@@ -58,9 +58,13 @@ def parse_ice(servers_json: str, policy: str) -> IceConfig:
                 transport = query.get("transport", ["udp"])[0].lower()
                 kind = "tls" if scheme == "turns" else transport
                 if ice.turn is None:
-                    ice.turn = {"host": host, "port": port, "type": kind,
-                                "user": server.get("username", ""),
-                                "pwd": server.get("credential", "")}
+                    ice.turn = {
+                        "host": host,
+                        "port": port,
+                        "type": kind,
+                        "user": server.get("username", ""),
+                        "pwd": server.get("credential", ""),
+                    }
                 else:
                     ice.ignored.append((url, "Janus takes one TURN server"))
             else:
@@ -82,11 +86,11 @@ def _quote(value) -> str:
 def nat_section(ice: IceConfig, interfaces: list[str]) -> list[str]:
     """The nat: block: no STUN/TURN unless given, candidates on the cell interfaces only."""
     lines = [
-        "full_trickle = false",      # answers carry every candidate (non-trickle)
+        "full_trickle = false",  # answers carry every candidate (non-trickle)
         "ice_lite = false",
-        "ice_tcp = false",           # Janus allows ICE-TCP only together with ICE-Lite
+        "ice_tcp = false",  # Janus allows ICE-TCP only together with ICE-Lite
         "ignore_unreachable_ice_server = true",
-        "ice_ignore_list = \"\"",    # nothing is ignored by name; the enforce list decides
+        'ice_ignore_list = ""',  # nothing is ignored by name; the enforce list decides
     ]
     if interfaces:
         lines.append(f"ice_enforce_list = {_quote(','.join(interfaces))}")
@@ -94,9 +98,13 @@ def nat_section(ice: IceConfig, interfaces: list[str]) -> list[str]:
         lines += [f"stun_server = {_quote(ice.stun[0])}", f"stun_port = {ice.stun[1]}"]
     if ice.turn:
         turn = ice.turn
-        lines += [f"turn_server = {_quote(turn['host'])}", f"turn_port = {turn['port']}",
-                  f"turn_type = {_quote(turn['type'])}", f"turn_user = {_quote(turn['user'])}",
-                  f"turn_pwd = {_quote(turn['pwd'])}"]
+        lines += [
+            f"turn_server = {_quote(turn['host'])}",
+            f"turn_port = {turn['port']}",
+            f"turn_type = {_quote(turn['type'])}",
+            f"turn_user = {_quote(turn['user'])}",
+            f"turn_pwd = {_quote(turn['pwd'])}",
+        ]
     if ice.relay_only:
         lines.append("allow_force_relay = true")
     return lines
@@ -118,9 +126,16 @@ def janus_jcfg(ice: IceConfig, interfaces: list[str]) -> str:
         'server_name = "webrtc-interop"',
     ]
     media = ["ipv6 = true", "ipv6_linklocal = false"]  # IPv6 candidates where the cell has it
-    blocks = {"general": general, "certificates": [], "media": media,
-              "nat": nat_section(ice, interfaces), "plugins": [], "transports": [],
-              "loggers": [], "events": ["broadcast = false"]}
+    blocks = {
+        "general": general,
+        "certificates": [],
+        "media": media,
+        "nat": nat_section(ice, interfaces),
+        "plugins": [],
+        "transports": [],
+        "loggers": [],
+        "events": ["broadcast = false"],
+    }
     return "".join(_block(name, body) for name, body in blocks.items())
 
 
@@ -135,11 +150,21 @@ def write_all(ice: IceConfig, interfaces: list[str]) -> str:
     files = {
         "janus.jcfg": janus_jcfg(ice, interfaces),
         "janus.transport.websockets.jcfg": (
-            _block("general", ['json = "compact"', "ws = true", f"ws_port = {WS_PORT}",
-                               'ws_ip = "127.0.0.1"', "wss = false"])
-            + _block("admin", ["admin_ws = false", "admin_wss = false"])),
-        "janus.plugin.lua.jcfg": _block("general", [
-            f"path = {_quote(SDP_HELPERS)}", f"script = {_quote(ECHO_SCRIPT)}"]),
+            _block(
+                "general",
+                [
+                    'json = "compact"',
+                    "ws = true",
+                    f"ws_port = {WS_PORT}",
+                    'ws_ip = "127.0.0.1"',
+                    "wss = false",
+                ],
+            )
+            + _block("admin", ["admin_ws = false", "admin_wss = false"])
+        ),
+        "janus.plugin.lua.jcfg": _block(
+            "general", [f"path = {_quote(SDP_HELPERS)}", f"script = {_quote(ECHO_SCRIPT)}"]
+        ),
     }
     for name, text in files.items():
         with open(os.path.join(CONF_DIR, name), "w", encoding="utf-8") as f:

@@ -18,7 +18,7 @@ class Section:
 
     mline: str
     mid: str | None = None
-    candidates: list[str] = field(default_factory=list)   # "candidate:..." values
+    candidates: list[str] = field(default_factory=list)  # "candidate:..." values
     end_of_candidates: bool = False
 
 
@@ -29,7 +29,7 @@ class IceInfo:
     ufrag: str | None = None
     pwd: str | None = None
     sections: list[Section] = field(default_factory=list)
-    end_of_candidates: bool = False   # at session level: for every section
+    end_of_candidates: bool = False  # at session level: for every section
 
 
 def lines_of(text: str) -> list[str]:
@@ -66,9 +66,14 @@ def parse_ice(text: str) -> IceInfo:
 
 def check_candidate(candidate: str):
     """Rejects a candidate attribute that is not 'candidate:f c proto prio addr port typ t'."""
-    fields = candidate[len("candidate:"):].split()
-    if len(fields) < 8 or fields[6] != "typ" or not fields[1].isdigit() \
-            or not fields[3].isdigit() or not fields[5].isdigit():
+    fields = candidate[len("candidate:") :].split()
+    if (
+        len(fields) < 8
+        or fields[6] != "typ"
+        or not fields[1].isdigit()
+        or not fields[3].isdigit()
+        or not fields[5].isdigit()
+    ):
         raise FragmentError(f"malformed candidate: {candidate[:80]}")
 
 
@@ -100,17 +105,22 @@ def restart_offer(offer: str, frag: IceInfo) -> str:
             section_mid = None
         if line.startswith("a=mid:"):
             section_mid = line.split(":", 1)[1].strip()
-        if line.startswith("a=ice-ufrag:"):
-            line = "a=ice-ufrag:" + frag.ufrag
-        elif line.startswith("a=ice-pwd:"):
-            line = "a=ice-pwd:" + frag.pwd
-        elif line.startswith("a=candidate:") or line == "a=end-of-candidates":
+        if line.startswith("a=candidate:") or line == "a=end-of-candidates":
             continue
-        elif line.startswith("o="):
-            line = _bump_origin(line)
-        out.append(line)
+        out.append(_restarted_line(line, frag))
     flush()
     return "\r\n".join(out) + "\r\n"
+
+
+def _restarted_line(line: str, frag: IceInfo) -> str:
+    """One offer line with the fragment's credentials and a new o= version."""
+    if line.startswith("a=ice-ufrag:"):
+        return "a=ice-ufrag:" + frag.ufrag
+    if line.startswith("a=ice-pwd:"):
+        return "a=ice-pwd:" + frag.pwd
+    if line.startswith("o="):
+        return _bump_origin(line)
+    return line
 
 
 def _bump_origin(line: str) -> str:
@@ -147,7 +157,9 @@ def janus_candidates(frag: IceInfo, offer: str) -> tuple[list[dict], bool]:
         if section.mid not in mids:
             raise FragmentError(f"no media section with mid {section.mid!r} in the offer")
         index = mids.index(section.mid)
-        candidates += [{"sdpMid": section.mid, "sdpMLineIndex": index, "candidate": c}
-                       for c in section.candidates]
+        candidates += [
+            {"sdpMid": section.mid, "sdpMLineIndex": index, "candidate": c}
+            for c in section.candidates
+        ]
         completed = completed or section.end_of_candidates
     return candidates, completed

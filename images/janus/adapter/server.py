@@ -18,10 +18,9 @@ import secrets
 import signal
 import sys
 
-from aiohttp import web
-
 import janus_config
 import sdpfrag
+from aiohttp import web
 from janus_api import JanusError, JanusPeer
 
 log = logging.getLogger("adapter")
@@ -29,9 +28,10 @@ JANUS_WS = f"ws://127.0.0.1:{janus_config.WS_PORT}/"
 SERVER_OPEN_LABEL = "interop-server"
 # Test cases Janus cannot serve, with the reason the server answers them with.
 UNSUPPORTED = {
-    "datachannel-negotiated":
+    "datachannel-negotiated": (
         "Janus has no negotiated (out-of-band) data channels: it drops data on a "
-        "stream no DCEP OPEN announced (sctp.c janus_sctp_handle_data_message)",
+        "stream no DCEP OPEN announced (sctp.c janus_sctp_handle_data_message)"
+    ),
 }
 
 
@@ -56,7 +56,7 @@ class PeerSession:
         self.cell = cell
         self.offer = ""
         self.answer = ""
-        self.lock = asyncio.Lock()   # one negotiation at a time per Janus handle
+        self.lock = asyncio.Lock()  # one negotiation at a time per Janus handle
         self.janus = JanusPeer(JANUS_WS, self._on_event)
         self._tasks: set[asyncio.Task] = set()
 
@@ -94,8 +94,9 @@ class PeerSession:
 
     async def _server_open(self):
         """datachannel-server-open: Janus opens the channel (DCEP) and sends P on it."""
-        await self.janus.plugin_request({"request": "open", "label": SERVER_OPEN_LABEL,
-                                         "hex": self.cell["payload"].hex()})
+        await self.janus.plugin_request(
+            {"request": "open", "label": SERVER_OPEN_LABEL, "hex": self.cell["payload"].hex()}
+        )
         log.info("session %s: opened channel %s and sent P", self.id, SERVER_OPEN_LABEL)
 
     async def _confirm(self, echo: bytes):
@@ -103,8 +104,9 @@ class PeerSession:
         verdict = "CONFIRMED:" if echo == self.cell["payload"] else "MISMATCH:"
         reply = verdict + hashlib.sha256(echo).hexdigest()
         log.info("session %s: echo of %d bytes, answering %s", self.id, len(echo), reply)
-        await self.janus.plugin_request({"request": "send", "label": SERVER_OPEN_LABEL,
-                                         "hex": reply.encode().hex()})
+        await self.janus.plugin_request(
+            {"request": "send", "label": SERVER_OPEN_LABEL, "hex": reply.encode().hex()}
+        )
 
 
 def janus_failure(exc: Exception, what: str, bad_input_status: int = 400) -> web.Response:
@@ -127,19 +129,21 @@ async def post_offer(request: web.Request) -> web.Response:
     try:
         body = json.loads(await request.text())
         if body.get("type") != "offer" or not isinstance(body.get("sdp"), str):
-            raise ValueError("expected {\"type\": \"offer\", \"sdp\": \"...\"}")
+            raise ValueError('expected {"type": "offer", "sdp": "..."}')
     except (ValueError, AttributeError) as exc:
         return text_error(400, f"bad offer: {exc}")
     peer = PeerSession(cell)
     try:
         answer = await peer.start(body["sdp"])
-    except (JanusError, asyncio.TimeoutError, ConnectionError, OSError) as exc:
+    except (TimeoutError, JanusError, ConnectionError, OSError) as exc:
         await peer.close()
         return janus_failure(exc, "Janus could not answer")
     request.app["sessions"][peer.id] = peer
     log.info("session %s: answered (Janus session %s)", peer.id, peer.janus.session_id)
-    return web.json_response({"type": "answer", "sdp": answer},
-                             headers={"Location": f"/session/{peer.id}", "ETag": peer.etag})
+    return web.json_response(
+        {"type": "answer", "sdp": answer},
+        headers={"Location": f"/session/{peer.id}", "ETag": peer.etag},
+    )
 
 
 def find_session(request: web.Request) -> PeerSession | None:
@@ -165,7 +169,7 @@ async def patch_session(request: web.Request) -> web.Response:
         return await trickle(peer, frag)
     except sdpfrag.FragmentError as exc:
         return text_error(422, str(exc))
-    except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
+    except (TimeoutError, JanusError, ConnectionError) as exc:
         return janus_failure(exc, "Janus", bad_input_status=422)
 
 
@@ -176,8 +180,12 @@ async def trickle(peer: PeerSession, frag: sdpfrag.IceInfo) -> web.Response:
         raise sdpfrag.FragmentError(f"ice-ufrag {frag.ufrag} is not the session's {current}")
     candidates, completed = sdpfrag.janus_candidates(frag, peer.offer)
     await peer.janus.trickle(candidates, completed)
-    log.info("session %s: trickled %d candidate(s)%s", peer.id, len(candidates),
-             ", end-of-candidates" if completed else "")
+    log.info(
+        "session %s: trickled %d candidate(s)%s",
+        peer.id,
+        len(candidates),
+        ", end-of-candidates" if completed else "",
+    )
     return web.Response(status=204)
 
 
@@ -195,11 +203,18 @@ async def ice_restart(peer: PeerSession, frag: sdpfrag.IceInfo) -> web.Response:
     candidates, completed = sdpfrag.janus_candidates(frag, offer)
     await peer.janus.trickle(candidates, completed)
     peer.etag = new_etag()
-    log.info("session %s: ICE restarted (%d remote candidates), Janus ufrag %s", peer.id,
-             len(candidates), sdpfrag.parse_ice(answer).ufrag)
-    return web.Response(status=200, body=sdpfrag.answer_fragment(answer, offer).encode(),
-                        content_type="application/trickle-ice-sdpfrag",
-                        headers={"ETag": peer.etag})
+    log.info(
+        "session %s: ICE restarted (%d remote candidates), Janus ufrag %s",
+        peer.id,
+        len(candidates),
+        sdpfrag.parse_ice(answer).ufrag,
+    )
+    return web.Response(
+        status=200,
+        body=sdpfrag.answer_fragment(answer, offer).encode(),
+        content_type="application/trickle-ice-sdpfrag",
+        headers={"ETag": peer.etag},
+    )
 
 
 async def post_session(request: web.Request) -> web.Response:
@@ -211,12 +226,16 @@ async def post_session(request: web.Request) -> web.Response:
         return text_error(415, "expected application/sdp")
     try:
         answer = await peer.negotiate(await request.text())
-    except (JanusError, asyncio.TimeoutError, ConnectionError) as exc:
+    except (TimeoutError, JanusError, ConnectionError) as exc:
         return janus_failure(exc, "Janus could not renegotiate")
     peer.etag = new_etag()
     log.info("session %s: renegotiated", peer.id)
-    return web.Response(status=200, body=answer.encode(), content_type="application/sdp",
-                        headers={"ETag": peer.etag})
+    return web.Response(
+        status=200,
+        body=answer.encode(),
+        content_type="application/sdp",
+        headers={"ETag": peer.etag},
+    )
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -255,13 +274,16 @@ async def start_janus(ice: janus_config.IceConfig) -> asyncio.subprocess.Process
     """Writes the configuration and starts Janus; its output goes to our stdout."""
     interfaces = janus_config.cell_interfaces()
     conf = janus_config.write_all(ice, interfaces)
-    log.info("Janus ICE: interfaces %s, STUN %s, TURN %s, relay-only %s", interfaces,
-             ice.stun, ice.turn and {k: v for k, v in ice.turn.items() if k != "pwd"},
-             ice.relay_only)
+    log.info(
+        "Janus ICE: interfaces %s, STUN %s, TURN %s, relay-only %s",
+        interfaces,
+        ice.stun,
+        ice.turn and {k: v for k, v in ice.turn.items() if k != "pwd"},
+        ice.relay_only,
+    )
     for url, why in ice.ignored:
         log.warning("ICE server %s not used: %s", url, why)
-    return await asyncio.create_subprocess_exec(
-        "janus", "-C", conf, "-F", janus_config.CONF_DIR)
+    return await asyncio.create_subprocess_exec("janus", "-C", conf, "-F", janus_config.CONF_DIR)
 
 
 async def wait_listening(port: int, janus: asyncio.subprocess.Process, seconds: float = 30):
@@ -279,17 +301,22 @@ async def wait_listening(port: int, janus: asyncio.subprocess.Process, seconds: 
 
 
 def cell_from_env() -> dict:
-    return {"test_case": os.environ.get("TEST_CASE", ""),
-            "payload": payload_from_env(),
-            "relay": os.environ.get("ICE_TRANSPORT_POLICY", "all") == "relay"}
+    return {
+        "test_case": os.environ.get("TEST_CASE", ""),
+        "payload": payload_from_env(),
+        "relay": os.environ.get("ICE_TRANSPORT_POLICY", "all") == "relay",
+    }
 
 
 async def main():
-    logging.basicConfig(level=logging.DEBUG if os.environ.get("PEER_DEBUG") else logging.INFO,
-                        stream=sys.stdout,
-                        format="[adapter] %(asctime)s %(levelname)s %(message)s")
-    ice = janus_config.parse_ice(os.environ.get("ICE_SERVERS", "[]"),
-                                 os.environ.get("ICE_TRANSPORT_POLICY", "all"))
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("PEER_DEBUG") else logging.INFO,
+        stream=sys.stdout,
+        format="[adapter] %(asctime)s %(levelname)s %(message)s",
+    )
+    ice = janus_config.parse_ice(
+        os.environ.get("ICE_SERVERS", "[]"), os.environ.get("ICE_TRANSPORT_POLICY", "all")
+    )
     janus = await start_janus(ice)
     await wait_listening(janus_config.WS_PORT, janus)
     runner = web.AppRunner(make_app(cell_from_env()), access_log=log)
@@ -300,8 +327,9 @@ async def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     janus_exit = asyncio.create_task(janus.wait())
-    await asyncio.wait([janus_exit, asyncio.create_task(stop.wait())],
-                       return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        [janus_exit, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
     await runner.cleanup()
     if janus.returncode is None:
         janus.terminate()

@@ -11,19 +11,18 @@ import subprocess
 
 import aiohttp
 
-PACKAGES = ("libnice10", "libusrsctp2", "libsrtp2-1", "libssl3t64", "liblua5.3-0",
-            "lua-cjson")
+PACKAGES = ("libnice10", "libusrsctp2", "libsrtp2-1", "libssl3t64", "liblua5.3-0", "lua-cjson")
 
 
 def dpkg_version(package: str) -> str | None:
-    result = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False
+    )
     return result.stdout.strip() or None
 
 
 def janus_version() -> str:
-    out = subprocess.run(["janus", "--version"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["janus", "--version"], capture_output=True, text=True, check=True).stdout
     match = re.search(r"Janus version: \d+ \(([^)]+)\)", out)
     return match.group(1) if match else out.strip()
 
