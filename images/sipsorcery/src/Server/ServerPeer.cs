@@ -160,7 +160,18 @@ internal sealed class ServerPeer
         {
             log.LogInformation("first {Media} RTP packet (payload type {Type}) from {From}: echoing", media, packet.Header.PayloadType, from);
         }
-        Pc.SendRtpRaw(media, packet.GetPayloadBytes(), packet.Header.Timestamp, packet.Header.MarkerBit, packet.Header.PayloadType);
+        try
+        {
+            Pc.SendRtpRaw(media, packet.GetPayloadBytes(), packet.Header.Timestamp, packet.Header.MarkerBit, packet.Header.PayloadType);
+        }
+        catch (Exception e) when (count <= 3)
+        {
+            // This runs on SIPSorcery's receive path: report the first failures, never throw into it.
+            log.LogWarning("echoing a {Media} RTP packet failed: {Error}", media, e.Message);
+        }
+        catch (Exception)
+        {
+        }
     }
 
     /// <summary>
@@ -204,9 +215,17 @@ internal sealed class ServerPeer
         {
             RTCDataChannel dc = await Pc.createDataChannel("interop-server");
             var expected = DcMessage.Text(env.PayloadText);
+            int answered = 0;
             dc.onmessage += (channel, ppid, data) =>
             {
                 DcMessage echo = DcMessage.From(ppid, data);
+                if (Interlocked.Exchange(ref answered, 1) == 1)
+                {
+                    // Only the echo of P is answered: a client that also echoes the verdict must
+                    // not start a ping-pong of MISMATCH messages.
+                    log.LogInformation("ignoring a further {Message} on interop-server", echo.Describe());
+                    return;
+                }
                 string hash = Convert.ToHexString(SHA256.HashData(echo.Data)).ToLowerInvariant();
                 string verdict = (echo.SameAs(expected) ? "CONFIRMED:" : "MISMATCH:") + hash;
                 log.LogInformation("echo on interop-server: {Message}; answering {Verdict}", echo.Describe(), verdict);
