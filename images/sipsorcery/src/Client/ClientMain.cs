@@ -35,7 +35,7 @@ internal static class ClientMain
         {
             env = CellEnv.Load(serverUrl);
         }
-        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is FormatException or InvalidOperationException or System.Text.Json.JsonException)
         {
             Logs.Line($"FAIL: bad environment: {e.Message}");
             return 1;

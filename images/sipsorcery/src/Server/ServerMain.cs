@@ -16,7 +16,7 @@ internal static class ServerMain
         {
             env = CellEnv.Load(null);
         }
-        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is FormatException or InvalidOperationException or System.Text.Json.JsonException)
         {
             log.LogCritical("bad environment: {Error}", e.Message);
             logs.Dispose();
