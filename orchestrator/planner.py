@@ -81,6 +81,9 @@ def plan(matrix: Matrix, selection: Selection = Selection()) -> tuple[PlannedCel
 def refusal(matrix: Matrix, cell: Cell) -> str | None:
     """Why the cell cannot run as declared in matrix.yaml, or None."""
     roles = ((cell.server, Role.SERVER), (cell.client, Role.CLIENT))
+    for name, role in roles:
+        if not matrix.implementation(name).has_role(role):
+            return f"{name} has no {role.value} role"
     undeclared = [n for n, role in roles if not matrix.implementation(n).supports(role, cell.test)]
     if undeclared:
         if len(undeclared) == 2 and cell.server == cell.client:
@@ -120,10 +123,11 @@ def choose_names(
 
 
 def _with_role(matrix: Matrix, names: tuple[str, ...], role: Role) -> tuple[str, ...]:
-    able = tuple(n for n in names if matrix.implementation(n).has_role(role))
-    if names and not able:
+    """The names, all kept (one without the role shows as a column or row of N/A), but
+    not if none of them can play the role."""
+    if names and not any(matrix.implementation(n).has_role(role) for n in names):
         raise ConfigError(f"none of {', '.join(names)} can act as {role.value}")
-    return able
+    return names
 
 
 def shard(cells: tuple[PlannedCell, ...], index: int, count: int) -> tuple[PlannedCell, ...]:

@@ -23,29 +23,38 @@ def test_every_test_server_client_in_grid_order(write_matrix: WriteMatrix) -> No
     assert [p.cell for p in planned] == [
         Cell("peerconnection", "alpha", "alpha"),
         Cell("peerconnection", "alpha", "beta"),
+        Cell("peerconnection", "beta", "alpha"),
+        Cell("peerconnection", "beta", "beta"),
         Cell("datachannel", "alpha", "alpha"),
         Cell("datachannel", "alpha", "beta"),
+        Cell("datachannel", "beta", "alpha"),
+        Cell("datachannel", "beta", "beta"),
     ]
-    # beta declares only datachannel as client: its peerconnection cell is N/A, not absent.
+    # beta declares only datachannel as client, and no server role at all: those cells
+    # are N/A, not absent.
     assert [p.refusal for p in planned] == [
         None,
         "beta does not declare 'peerconnection' as client",
+        "beta has no server role",
+        "beta has no server role",
         None,
         None,
+        "beta has no server role",
+        "beta has no server role",
     ]
 
 
 def test_filters_keep_matrix_order(write_matrix: WriteMatrix) -> None:
     matrix = load_matrix(write_matrix(VALID), environ={})
-    planned = plan(matrix, Selection(clients=("beta", "alpha"), tests=("datachannel",)))
-    assert [p.cell.client for p in planned] == ["alpha", "beta"]
+    selection = Selection(servers=("alpha",), clients=("beta", "alpha"), tests=("datachannel",))
+    assert [p.cell.client for p in plan(matrix, selection)] == ["alpha", "beta"]
 
 
 def test_scenarios_multiply_their_tests_and_refusals_are_kept(write_matrix: WriteMatrix) -> None:
     matrix = load_matrix(write_matrix(WITH_SCENARIOS), environ={})
     planned = plan(matrix)
     assert {p.cell.scenario for p in planned} == {"direct", "lossy"}  # nat-client: not default
-    lossy = [p for p in planned if p.cell.scenario == "lossy"]
+    lossy = [p for p in planned if p.cell.scenario == "lossy" and p.cell.server == "alpha"]
     assert {p.cell.test for p in lossy} == {"datachannel"}
     assert {p.refusal for p in lossy} == {"alpha cannot run in lossy: cannot take loss"}
     everything = plan(matrix, Selection(everything=True))
