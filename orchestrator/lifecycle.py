@@ -40,6 +40,7 @@ from orchestrator.ports import (
     Engine,
     Output,
     Recorder,
+    Recorders,
     RunningContainer,
 )
 from orchestrator.render.verification import verification_text
@@ -76,6 +77,7 @@ class AttemptContext:
     timeout_override_s: float | None = None
     keep_containers: bool = False
     capture_image: str | None = None  # None: no packet capture, no verification
+    recorders: Recorders | None = None  # the run's recorder (with capture_image)
     capture_budget: CaptureBudget = field(default_factory=CaptureBudget)
 
     def timeout_for(self, test: str) -> float:
@@ -137,18 +139,10 @@ class CellAttempt:
         return wiring
 
     def _start_recorder(self, stack: ExitStack, wiring: Wiring) -> Recorder | None:
-        image = self.context.capture_image
-        if image is None:
+        recorders = self.context.recorders
+        if recorders is None:
             return None
-        return stack.enter_context(
-            self.context.engine.capture(
-                wiring.bridge,
-                f"{self.prefix}.capture",
-                image,
-                {**self.labels, ROLE_LABEL: "capture"},
-                self.context.capture_budget,
-            )
-        )
+        return stack.enter_context(recorders.record(wiring.bridge, self.context.capture_budget))
 
     def _start(self, stack: ExitStack, role: Role, wiring: Wiring) -> RunningContainer:
         container = stack.enter_context(

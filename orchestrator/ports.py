@@ -160,6 +160,13 @@ class Recorder(Protocol):
         """Stop recording and write the pcap to `destination` (None if there is none)."""
 
 
+class Recorders(Protocol):
+    """A run's packet recorder."""
+
+    def record(self, bridge: str, budget: CaptureBudget) -> AbstractContextManager[Recorder]:
+        """Record `bridge` for the `with` block."""
+
+
 class Engine(Protocol):
     def network(self, spec: NetworkSpec, keep: bool = False) -> AbstractContextManager[str]:
         """An internal network for the `with` block, removed after it unless `keep`."""
@@ -169,11 +176,6 @@ class Engine(Protocol):
     ) -> AbstractContextManager[RunningContainer]:
         """A started container, force-removed when the block ends (however it ends) unless
         `keep`, which leaves it for a maintainer to inspect and `clean` to reap."""
-
-    def capture(
-        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
-    ) -> AbstractContextManager[Recorder]:
-        """A recorder on the host's bridge `bridge`, removed after use."""
 
     def accepts_tcp(self, address: str, port: int) -> bool:
         """True when a TCP connection from here to address:port succeeds."""

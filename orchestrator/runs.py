@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from orchestrator.model import CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies
 from orchestrator.network.tls import new_authority
 from orchestrator.planner import Selection, plan, shard
+from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Recorders
 from orchestrator.progress import Reporter, reporter_for
 from orchestrator.reports import take_screenshot, write_reports
 from orchestrator.results import (
@@ -47,6 +50,8 @@ from orchestrator.results import (
     utc_now,
 )
 from orchestrator.runner import CellRunner, UnavailableImage, new_payload, run_cells
+
+CAPTURE_CONTROL = ".captures"  # the recorder's working folder inside the run folder
 
 
 @dataclass(frozen=True)
@@ -114,42 +119,34 @@ class _Execution:
         topologies: Topologies,
         run_dir: Path,
     ) -> None:
-        settings = self.matrix.settings
-        context = AttemptContext(
-            engine=engine,
-            matrix=self.matrix,
-            images={n: o.image_id for n, o in outcomes.items() if o.ok and o.image_id},
-            run_id=self.store.results.run.id,
-            run_dir=run_dir,
-            server_ready_timeout_s=settings.server_ready_timeout_s,
-            cancel=self.cancel,
-            topology=topologies,
-            payload=new_payload,
-            timeout_override_s=self.request.timeout_s,
-            keep_containers=self.request.keep_containers,
-            capture_image=capture_image,
-        )
-        runner = CellRunner(
-            context,
-            unavailable={
-                n: UnavailableImage(o.reason, _relative(o.log, run_dir), o.cause)
-                for n, o in outcomes.items()
-                if not o.ok
-            },
-            retries=settings.retries if self.request.retries is None else self.request.retries,
-        )
-        self.reporter.plan(
-            [p.cell for p in self.planned], self.matrix.test_names, self.matrix.implementation_names
-        )
         try:
-            run_cells(
-                self.planned,
-                runner.run,
-                self.jobs,
-                self.cancel,
-                self.reporter.cell_started,
-                self._finished,
-            )
+            with ExitStack() as stack:
+                recorders = None
+                if capture_image is not None:
+                    recorders = stack.enter_context(
+                        engine.recorders(
+                            capture_image,
+                            run_dir / CAPTURE_CONTROL,
+                            {RUN_LABEL: self.store.results.run.id, ROLE_LABEL: "recorder"},
+                            f"wi-{self.store.results.run.id}.recorder",
+                        )
+                    )
+                runner = self._runner(
+                    engine, outcomes, capture_image, recorders, topologies, run_dir
+                )
+                self.reporter.plan(
+                    [p.cell for p in self.planned],
+                    self.matrix.test_names,
+                    self.matrix.implementation_names,
+                )
+                run_cells(
+                    self.planned,
+                    runner.run,
+                    self.jobs,
+                    self.cancel,
+                    self.reporter.cell_started,
+                    self._finished,
+                )
         except (KeyboardInterrupt, Interrupted):
             self._stop(RunStatus.INTERRUPTED, "interrupted")
             raise Interrupted(f"interrupted; the cells that finished are in {run_dir}") from None
@@ -164,7 +161,43 @@ class _Execution:
             raise InternalError(
                 f"internal error: {type(error).__name__}: {error}; partial results in {run_dir}"
             ) from error
+        shutil.rmtree(run_dir / CAPTURE_CONTROL, ignore_errors=True)
         write_reports(self.store.finish(RunStatus.COMPLETE), run_dir)
+
+    def _runner(
+        self,
+        engine: DockerEngine,
+        outcomes: dict[str, ImageOutcome],
+        capture_image: str | None,
+        recorders: Recorders | None,
+        topologies: Topologies,
+        run_dir: Path,
+    ) -> CellRunner:
+        settings = self.matrix.settings
+        context = AttemptContext(
+            engine=engine,
+            matrix=self.matrix,
+            images={n: o.image_id for n, o in outcomes.items() if o.ok and o.image_id},
+            run_id=self.store.results.run.id,
+            run_dir=run_dir,
+            server_ready_timeout_s=settings.server_ready_timeout_s,
+            cancel=self.cancel,
+            topology=topologies,
+            payload=new_payload,
+            timeout_override_s=self.request.timeout_s,
+            keep_containers=self.request.keep_containers,
+            capture_image=capture_image,
+            recorders=recorders,
+        )
+        return CellRunner(
+            context,
+            unavailable={
+                n: UnavailableImage(o.reason, _relative(o.log, run_dir), o.cause)
+                for n, o in outcomes.items()
+                if not o.ok
+            },
+            retries=settings.retries if self.request.retries is None else self.request.retries,
+        )
 
     def _finished(self, result: CellResult) -> None:
         result = replace(result, expected=self.matrix.expected(result.cell, result.cause))

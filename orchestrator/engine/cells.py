@@ -7,7 +7,6 @@ every wait is bounded; a peer container is always sandboxed.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import tarfile
 import threading
@@ -25,11 +24,10 @@ from docker.types import EndpointConfig, IPAMConfig, IPAMPool, LogConfig
 from requests.exceptions import RequestException
 
 from orchestrator.engine.errors import Health
+from orchestrator.engine.recorder import FileRecorders, recorder_options
 from orchestrator.errors import EngineError
 from orchestrator.ports import (
     Cancelled,
-    Capture,
-    CaptureBudget,
     ContainerSpec,
     Limits,
     NetworkSpec,
@@ -93,29 +91,18 @@ class DockerCells:
             )
 
     @contextlib.contextmanager
-    def capture(
-        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
-    ) -> Iterator[DockerRecorder]:
+    def recorders(
+        self, image: str, control: Path, labels: Mapping[str, str], name: str
+    ) -> Iterator[FileRecorders]:
+        """The run's packet recorder, up for the `with` block."""
+        control.mkdir(parents=True, exist_ok=True)
         with self._started(
-            f"capture {name}",
-            image=image,
-            command=[
-                bridge,
-                CAPTURE_FILE,
-                str(budget.full_bytes),
-                str(budget.headers_bytes),
-                str(budget.limit_bytes),
-            ],
-            name=name,
-            labels=dict(labels),
-            network_mode="host",
-            cap_drop=["ALL"],
-            cap_add=["NET_RAW"],
-            security_opt=["no-new-privileges"],
-            mem_limit="512m",
-            pids_limit=64,
+            "the packet recorder", **recorder_options(image, control, labels, name)
         ) as container:
-            yield DockerRecorder(container, self.health)
+            recorder = DockerContainer(container, None, 1 << 20, self.health)
+            if not recorder.wait_output(b"recorder ready", 30, threading.Event()):
+                raise EngineError("the packet recorder did not start")
+            yield FileRecorders(control, self.health)
 
     def analyse(
         self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
@@ -211,48 +198,6 @@ def _confinement(spec: ContainerSpec) -> dict[str, Any]:
         if spec.privileges.sysctls:
             options["sysctls"] = dict(spec.privileges.sysctls)
     return options
-
-
-class DockerRecorder:
-    """The packet recorder; tcpdump says "listening on" once the socket is open."""
-
-    def __init__(self, container: Container, health: Health) -> None:
-        self._container = container
-        self.health = health
-
-    def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if b"listening on" in self._container.logs(stdout=False, stderr=True):
-                    return True
-                self._container.reload()
-            except DockerException:
-                return False
-            if self._container.status not in ("created", "running"):
-                return False
-            if cancel.wait(POLL_INTERVAL_S):
-                raise Cancelled
-        return False
-
-    def stop(self, destination: Path) -> Capture | None:
-        """SIGINT makes the recorder close the file, write its status next to it and
-        exit; then both are copied out of the stopped container."""
-        if self.health.lost is not None:
-            return None
-        try:
-            self._container.kill(signal="SIGINT")
-            self._container.wait(timeout=STOP_TIMEOUT_S)
-            status = json.loads(file_from_container(self._container, CAPTURE_FILE + ".json") or b"")
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            size = copy_from_container(self._container, CAPTURE_FILE, destination)
-        except (DockerException, RequestException, tarfile.TarError, ValueError, OSError):
-            return None
-        if size is None:
-            return None
-        return Capture(
-            destination, size, status.get("full_bytes"), bool(status.get("stopped_at_limit"))
-        )
 
 
 class DockerContainer:

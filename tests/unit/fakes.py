@@ -110,9 +110,8 @@ class FakeEngine:
             container.removed = True
 
     @contextlib.contextmanager
-    def capture(
-        self, bridge: str, name: str, image: str, labels: Mapping[str, str], budget: CaptureBudget
-    ) -> Iterator[FakeRecorder]:
+    def record(self, bridge: str, budget: CaptureBudget) -> Iterator[FakeRecorder]:
+        """The engine doubles as the run's recorder (the runner's Recorders)."""
         network = next(n for n in self.networks_created if n.bridge == bridge)
         assert network.subnet is not None
         subnet = ipaddress.IPv4Network(network.subnet)

@@ -266,7 +266,9 @@ def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None
     engine = FakeEngine(
         {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)}, pcap_for=pcap_for
     )
-    runner = make_runner(write_matrix, tmp_path, engine, capture_image="img/capture")
+    runner = make_runner(
+        write_matrix, tmp_path, engine, capture_image="img/capture", recorders=engine
+    )
     result = run_one(runner)
     assert result.outcome is Outcome.PASSED, result.reason
     assert result.verification is not None
@@ -281,7 +283,9 @@ def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_p
     engine = FakeEngine(
         {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0, output="PASS: trust me")}
     )
-    runner = make_runner(write_matrix, tmp_path, engine, capture_image="img/capture")
+    runner = make_runner(
+        write_matrix, tmp_path, engine, capture_image="img/capture", recorders=engine
+    )
     result = run_one(runner)
     assert result.outcome is Outcome.UNVERIFIED
     assert result.reason == "client exited 0 but no packet capture was recorded"
