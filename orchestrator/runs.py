@@ -34,6 +34,7 @@ from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies
 from orchestrator.network.tls import new_authority
+from orchestrator.network.topology import Fresh, NetworkPool
 from orchestrator.planner import Selection, plan, shard
 from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Recorders
 from orchestrator.progress import Reporter, reporter_for
@@ -121,6 +122,12 @@ class _Execution:
     ) -> None:
         try:
             with ExitStack() as stack:
+                run_label = {RUN_LABEL: self.store.results.run.id}
+                if topologies.keep:
+                    topologies = replace(topologies, networks=Fresh(keep=True))
+                else:
+                    pool = NetworkPool(engine, self.store.results.run.id, run_label)
+                    topologies = replace(topologies, networks=stack.enter_context(pool))
                 recorders = None
                 if capture_image is not None:
                     recorders = stack.enter_context(
@@ -266,7 +273,7 @@ def prepare_topologies(
         return Topologies(keep=keep)
     netkit = builder.prepare_tool("netkit", builder.settings.netkit_context)
     authority = new_authority(run_id) if "turn-tls" in scenarios else None
-    return Topologies(netkit, authority, keep)
+    return Topologies(netkit, authority, keep=keep)
 
 
 def needed_implementations(matrix: Matrix, planned: Sequence[PlannedCell]) -> tuple[str, ...]:

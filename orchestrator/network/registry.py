@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator.network.routed import PLANS, Routed
 from orchestrator.network.tls import Authority
-from orchestrator.network.topology import Direct, Topology
+from orchestrator.network.topology import Direct, Fresh, Networks, Topology
 
 
 @dataclass(frozen=True)
@@ -16,19 +16,20 @@ class Topologies:
 
     netkit_image: str | None = None
     authority: Authority | None = None
+    networks: Networks = field(default_factory=Fresh)
     keep: bool = False
 
     def __call__(self, scenario: str) -> Topology:
         if scenario == "direct":
-            return Direct(self.keep)
+            return Direct(self.networks)
         if scenario in PLANS and self.netkit_image is not None:
-            return Routed(scenario, self.netkit_image, self.authority, self.keep)
+            return Routed(scenario, self.netkit_image, self.authority, self.networks, self.keep)
         raise ValueError(f"scenario {scenario!r} needs the netkit image")
 
 
 def topology_for(scenario: str, keep: bool = False) -> Topology:
     """The direct topology (the only one needing no tool image)."""
-    return Topologies(keep=keep)(scenario)
+    return Topologies(networks=Fresh(keep), keep=keep)(scenario)
 
 
 TopologyFor = Callable[[str], Topology]

@@ -21,9 +21,10 @@ from orchestrator.errors import EngineError
 from orchestrator.network.tls import Authority
 from orchestrator.network.topology import (
     CellNetwork,
+    Fresh,
+    Networks,
     Wiring,
     ice_environment,
-    open_network,
 )
 from orchestrator.ports import (
     ROLE_LABEL,
@@ -91,6 +92,7 @@ class Routed:
     scenario: str
     image: str  # the netkit image: routers, holders, coturn
     authority: Authority | None = None  # for turn-tls
+    networks: Networks = field(default_factory=Fresh)
     keep: bool = False
 
     @property
@@ -106,7 +108,7 @@ class Routed:
         cancel: threading.Event,
     ) -> Wiring:
         plan = self.plan
-        network = open_network(engine, stack, prefix, labels, self.keep, ipv6=plan.ipv6)
+        network = self.networks.take(engine, stack, prefix, labels, ipv6=plan.ipv6)
         builder = Builder(engine, stack, network, prefix, labels, self.image, self.keep, cancel)
         user, password = "interop", secrets.token_hex(12)
         servers: IceServers = []
