@@ -92,6 +92,7 @@ def to_json(results: RunResults) -> dict[str, Any]:
             "ended_at": _timestamp(run.ended_at) if run.ended_at else None,
             "status": run.status.value,
             "stop_reason": run.stop_reason,
+            "first_cell_after_s": run.first_cell_after_s,
             "orchestrator_version": run.orchestrator_version,
             "host": dict(run.host),
             "parallelism": run.parallelism,
@@ -181,6 +182,7 @@ def _run(run: dict[str, Any]) -> RunInfo:
         parallelism=int(run["parallelism"]),
         status=RunStatus(run["status"]),
         stop_reason=run.get("stop_reason"),
+        first_cell_after_s=run.get("first_cell_after_s"),
     )
 
 

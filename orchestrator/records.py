@@ -27,6 +27,7 @@ class RunInfo:
     parallelism: int
     status: RunStatus = RunStatus.RUNNING
     stop_reason: str | None = None  # why an interrupted or aborted run stopped
+    first_cell_after_s: float | None = None  # from the command's start to the first cell
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,12 @@ class ResultStore:
             if flush and time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S:
                 self._flush()
 
+    def first_cell_started(self, after_s: float) -> None:
+        with self._lock:
+            if self._head.run.first_cell_after_s is None:
+                run = replace(self._head.run, first_cell_after_s=round(after_s, 3))
+                self._head = replace(self._head, run=run)
+
     def finish(self, status: RunStatus, why: str | None = None) -> RunResults:
         with self._lock:
             run = replace(self._head.run, ended_at=utc_now(), status=status, stop_reason=why)

@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -31,7 +32,7 @@ from orchestrator.errors import (
 )
 from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.lifecycle import AttemptContext
-from orchestrator.model import CellResult, Outcome, PlannedCell
+from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies
 from orchestrator.network.tls import new_authority
 from orchestrator.network.topology import Fresh, NetworkPool
@@ -52,6 +53,7 @@ from orchestrator.results import (
 )
 from orchestrator.runner import CellRunner, UnavailableImage, new_payload, run_cells
 
+PROCESS_STARTED = time.monotonic()  # this module is imported as the command starts
 CAPTURE_CONTROL = ".captures"  # the recorder's working folder inside the run folder
 
 
@@ -151,7 +153,7 @@ class _Execution:
                     runner.run,
                     self.jobs,
                     self.cancel,
-                    self.reporter.cell_started,
+                    self._started,
                     self._finished,
                 )
         except (KeyboardInterrupt, Interrupted):
@@ -205,6 +207,10 @@ class _Execution:
             },
             retries=settings.retries if self.request.retries is None else self.request.retries,
         )
+
+    def _started(self, cell: Cell) -> None:
+        self.store.first_cell_started(time.monotonic() - PROCESS_STARTED)
+        self.reporter.cell_started(cell)
 
     def _finished(self, result: CellResult) -> None:
         result = replace(result, expected=self.matrix.expected(result.cell, result.cause))

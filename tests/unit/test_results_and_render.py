@@ -160,6 +160,7 @@ def test_json_has_the_documented_fields_and_round_trips() -> None:
         "ended_at",
         "status",
         "stop_reason",
+        "first_cell_after_s",
         "orchestrator_version",
         "host",
         "parallelism",
