@@ -52,7 +52,7 @@ unit: $(VENV)/.installed
 integration: engine
 	$(BIN)/pytest -q tests/integration
 
-# Capture's cost: the whole matrix timed with and without it (docs/benchmarks.md).
+# Speed against the plain docker-run loop on the same cells (docs/benchmarks.md).
 bench: $(VENV)/.installed
 	$(BIN)/webrtc-interop build
 	$(BIN)/python scripts/bench.py $(ARGS)
