@@ -34,8 +34,8 @@ from orchestrator.images import ImageBuilder, ImageOutcome
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies
+from orchestrator.network.slots import Fresh, NetworkPool
 from orchestrator.network.tls import new_authority
-from orchestrator.network.topology import Fresh, NetworkPool
 from orchestrator.planner import Selection, plan, shard
 from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Recorders
 from orchestrator.progress import Reporter, reporter_for

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from orchestrator.network.direct import Direct
 from orchestrator.network.routed import PLANS, Routed
+from orchestrator.network.slots import Fresh, Networks
 from orchestrator.network.tls import Authority
-from orchestrator.network.topology import Direct, Fresh, Networks, Topology
+from orchestrator.network.topology import Topology
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,24 @@ reaches the other only the way the scenario allows. Addresses in the cell's /24:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orchestrator.config import SERVER_PORT
 from orchestrator.errors import EngineError
+from orchestrator.network.slots import Fresh, Networks
 from orchestrator.network.tls import Authority
-from orchestrator.network.topology import (
-    CellNetwork,
-    Fresh,
-    Networks,
-    Wiring,
-    ice_environment,
-)
+from orchestrator.network.topology import CellNetwork, Wiring, ice_environment
 from orchestrator.ports import (
     ROLE_LABEL,
+    RUN_LABEL,
     Attachment,
     ContainerSpec,
     Engine,
@@ -108,23 +108,45 @@ class Routed:
         cancel: threading.Event,
     ) -> Wiring:
         plan = self.plan
-        network = self.networks.take(engine, stack, prefix, labels, ipv6=plan.ipv6)
-        builder = Builder(engine, stack, network, prefix, labels, self.image, self.keep, cancel)
-        user, password = "interop", secrets.token_hex(12)
-        servers: IceServers = []
-        relay: frozenset[str] = frozenset()
+        slot = self.networks.take(engine, stack, prefix, labels, ipv6=plan.ipv6)
+        network = slot.network
+        setup = slot.setup(
+            self.scenario,
+            lambda tools: self._build(engine, tools, network, labels, cancel),
+        )
+        servers = _ice_servers(plan, network.host(80), *turn_credentials(setup.secret, prefix))
+        return replace(
+            setup.wiring,
+            environment={
+                **ice_environment(self.scenario, servers, plan.relay_only),
+                **setup.wiring.environment,
+            },
+        )
+
+    def _build(
+        self,
+        engine: Engine,
+        stack: ExitStack,
+        network: CellNetwork,
+        labels: Mapping[str, str],
+        cancel: threading.Event,
+    ) -> Setup:
+        """The scenario's tool containers on `network`, up and ready."""
+        plan = self.plan
+        tool_labels = {k: v for k, v in labels.items() if k == RUN_LABEL}
+        builder = Builder(
+            engine, stack, network, network.name, tool_labels, self.image, self.keep, cancel
+        )
+        secret = secrets.token_hex(16)
         extra: dict[str, str] = dict(plan.environment)
         if plan.stun or plan.turn:
             tls = None
             if plan.turn == "tls" and self.authority is not None:
                 tls = self.authority.issue(network.host(80))
-            builder.turn_server(user, password, tls)
-            servers = _ice_servers(plan, network.host(80), user, password)
-            relay = frozenset({network.host(80)}) if plan.turn else frozenset()
-            if tls and self.authority:
                 extra["ICE_CA_PEM"] = self.authority.pem
+            builder.turn_server(secret, tls)
         if plan.ipv6:
-            return _ipv6_wiring(builder, network, plan, extra)
+            return Setup(_ipv6_wiring(builder, network, plan, extra), secret)
         if plan.client_nat:
             builder.router("a", 65, 1, 0, plan.client_nat, plan)
         if plan.server_nat:
@@ -139,11 +161,11 @@ class Routed:
             client=network.host(10),
             server_public=frozenset({network.host(66)}) if plan.server_nat else frozenset(),
             client_public=frozenset({network.host(65)}) if plan.client_nat else frozenset(),
-            relay=relay,
+            relay=frozenset({network.host(80)}) if plan.turn else frozenset(),
             client_leg_hidden=plan.drop_client_udp,
             paths=plan.paths,
         )
-        return Wiring(
+        wiring = Wiring(
             server=Attachment(join=server),
             client=Attachment(join=client),
             server_url=f"http://{public}:{SERVER_PORT}/offer",
@@ -151,11 +173,26 @@ class Routed:
             probe=(network.host(server_host), SERVER_PORT),
             bridge=network.bridge,
             endpoints=endpoints,
-            environment={
-                **ice_environment(self.scenario, servers, plan.relay_only),
-                **extra,
-            },
+            environment=extra,
         )
+        return Setup(wiring, secret)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A scenario built on a network: the wiring every cell on it shares, and the TURN
+    server's secret, from which each cell gets credentials of its own."""
+
+    wiring: Wiring
+    secret: str
+
+
+def turn_credentials(secret: str, cell: str, valid_s: int = 3600) -> tuple[str, str]:
+    """TURN REST API credentials (coturn's use-auth-secret): a username that names the
+    cell and expires, and its HMAC-SHA1 under the server's secret as the password."""
+    username = f"{int(time.time()) + valid_s}:{hashlib.sha256(cell.encode()).hexdigest()[:16]}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
 
 
 IceServers = list[dict[str, str | list[str]]]
@@ -301,13 +338,13 @@ class Builder:
             Privileges(("NET_ADMIN",), ROUTER_SYSCTLS),
         )
 
-    def turn_server(self, user: str, password: str, tls: tuple[bytes, bytes] | None) -> None:
+    def turn_server(self, secret: str, tls: tuple[bytes, bytes] | None) -> None:
         address = self.network.host(80)
         command = [
             "turnserver", "-n", "--no-cli", "--log-file=stdout", "--simple-log",
             f"--listening-ip={address}", f"--relay-ip={address}",
             f"--listening-port={TURN_PORT}", "--min-port=49152", "--max-port=65535",
-            "--lt-cred-mech", f"--user={user}:{password}", "--realm=interop.test",
+            "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=interop.test",
             "--fingerprint", "--no-multicast-peers",
             "--pidfile=/tmp/turnserver.pid", "--userdb=/tmp/turndb",
             "--allowed-peer-ip=198.18.0.0-198.19.255.255",

@@ -18,7 +18,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from orchestrator.config import SERVER_PORT
 from orchestrator.errors import EngineError
 from orchestrator.naming import bridge_name
 from orchestrator.ports import Attachment, Engine, NetworkSpec
@@ -119,108 +118,6 @@ def open_network(
     raise EngineError(f"no free subnet for the cell network after {SUBNET_ATTEMPTS} tries: {last}")
 
 
-class Networks(Protocol):
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> CellNetwork:
-        """A network for one cell, given back (or removed) when `stack` closes."""
-
-
-@dataclass(frozen=True)
-class Fresh:
-    """A new network for every cell (kept with --keep-containers, for inspection)."""
-
-    keep: bool = False
-
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> CellNetwork:
-        return open_network(engine, stack, prefix, labels, self.keep, ipv6=ipv6)
-
-
-class NetworkPool:
-    """Networks kept for the whole run: a cell takes a free one and gives it back once
-    its containers are gone (its ExitStack closes in that order), so a network is
-    created once per parallel slot instead of once per cell. IPv6 cells get their own."""
-
-    def __init__(self, engine: Engine, run_id: str, labels: Mapping[str, str]) -> None:
-        self.engine = engine
-        self.run_id = run_id
-        self.labels = labels
-        self.stack = ExitStack()
-        self.free: list[CellNetwork] = []
-        self.lock = threading.Lock()
-        self.count = 0
-
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> CellNetwork:
-        if ipv6:
-            return open_network(engine, stack, prefix, labels, False, ipv6=True)
-        with self.lock:
-            network = self.free.pop() if self.free else None
-            if network is None:
-                self.count += 1
-                name = f"wi-{self.run_id}.network-{self.count}"
-        if network is None:
-            network = open_network(self.engine, self.stack, name, self.labels, False)
-        stack.callback(self._give_back, network)
-        return network
-
-    def _give_back(self, network: CellNetwork) -> None:
-        with self.lock:
-            self.free.append(network)
-
-    def __enter__(self) -> NetworkPool:
-        return self
-
-    def __exit__(self, *error: object) -> None:
-        self.stack.close()
-
-
 def _unique_local(rng: random.Random) -> ipaddress.IPv6Network:
     """A random fdXX:XXXX:XXXX::/64 (RFC 4193)."""
     return ipaddress.IPv6Network((0xFD << 120 | rng.getrandbits(56) << 64, 64))
-
-
-@dataclass(frozen=True)
-class Direct:
-    """Both peers on one network, host candidates only: the original matrix."""
-
-    networks: Networks = field(default_factory=Fresh)
-
-    def up(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        cancel: threading.Event,
-    ) -> Wiring:
-        network = self.networks.take(engine, stack, prefix, labels)
-        server, client = network.host(70), network.host(10)
-        return Wiring(
-            server=Attachment(network.name, aliases=SERVER_ALIASES, ipv4=server),
-            client=Attachment(network.name, ipv4=client),
-            server_url=f"http://{SERVER_ALIASES[0]}:{SERVER_PORT}/offer",
-            server_host=SERVER_ALIASES[0],
-            probe=(server, SERVER_PORT),
-            bridge=network.bridge,
-            endpoints=Endpoints(server=server, client=client),
-            environment=ice_environment("direct"),
-        )
