@@ -37,7 +37,7 @@ from orchestrator.network.registry import Topologies
 from orchestrator.network.slots import Fresh, NetworkPool
 from orchestrator.network.tls import new_authority
 from orchestrator.planner import Selection, plan, shard
-from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Recorders
+from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Engine, Recorders
 from orchestrator.progress import Reporter, reporter_for
 from orchestrator.reports import take_screenshot, write_reports
 from orchestrator.results import (
@@ -175,7 +175,7 @@ class _Execution:
 
     def _runner(
         self,
-        engine: DockerEngine,
+        engine: Engine,
         outcomes: dict[str, ImageOutcome],
         capture_image: str | None,
         recorders: Recorders | None,

@@ -8,11 +8,15 @@ import pytest
 
 from orchestrator.config import load_matrix
 from orchestrator.errors import Interrupted
+from orchestrator.images import ImageOutcome
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
-from orchestrator.network.registry import topology_for
+from orchestrator.network.registry import Topologies, topology_for
 from orchestrator.planner import plan
+from orchestrator.records import RunInfo, RunResults
+from orchestrator.results import ResultStore, utc_now
 from orchestrator.runner import CellRunner, UnavailableImage, run_cells
+from orchestrator.runs import RunRequest, _Execution
 from tests.unit.conftest import VALID, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
 from tests.unit.wirekit import CLIENT as CLIENT_IP
@@ -290,3 +294,20 @@ def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_p
     assert result.outcome is Outcome.UNVERIFIED
     assert result.reason == "client exited 0 but no packet capture was recorded"
     assert result.outcome.is_failure
+
+
+def test_cells_run_the_image_ids_resolved_when_the_run_was_planned(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    """A tag moved by a rebuild during the run changes nothing: specs carry the id."""
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    outcomes = {
+        "alpha": ImageOutcome("alpha", "p/alpha:latest", "sha256:aaaa", (), "built"),
+        "beta": ImageOutcome("beta", "example.org/beta:2", "sha256:bbbb", (), "prebuilt"),
+    }
+    store = ResultStore(
+        tmp_path, RunResults(RunInfo("run1", utc_now(), None, "0", (), 1), (), (), ())
+    )
+    execution = _Execution(matrix, RunRequest(), plan(matrix), store, None, 1)  # type: ignore[arg-type]
+    runner = execution._runner(FakeEngine({}), outcomes, None, None, Topologies(), tmp_path)
+    assert dict(runner.context.images) == {"alpha": "sha256:aaaa", "beta": "sha256:bbbb"}
