@@ -27,7 +27,7 @@ from orchestrator.model import (
     Verification,
 )
 from orchestrator.naming import cell_prefix, log_folder
-from orchestrator.network.topology import Topology, Wiring
+from orchestrator.network.topology import CellScope, Topology, Wiring
 from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
@@ -132,9 +132,8 @@ class CellAttempt:
 
     def _topology_up(self, stack: ExitStack) -> Wiring:
         topology = self.context.topology(self.cell.scenario)
-        wiring = topology.up(
-            self.context.engine, stack, self.prefix, self.labels, self.context.cancel
-        )
+        scope = CellScope(self.context.engine, stack, self.prefix, self.labels, self.context.cancel)
+        wiring = topology.up(scope)
         self.seen.wiring = wiring
         return wiring
 

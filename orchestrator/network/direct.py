@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from orchestrator.config import SERVER_PORT
 from orchestrator.network.slots import Fresh, Networks
-from orchestrator.network.topology import SERVER_ALIASES, Wiring, ice_environment
-from orchestrator.ports import Attachment, Engine
+from orchestrator.network.topology import SERVER_ALIASES, CellScope, Wiring, ice_environment
+from orchestrator.ports import Attachment
 from orchestrator.wire.endpoints import Endpoints
 
 
@@ -20,15 +17,8 @@ class Direct:
 
     networks: Networks = field(default_factory=Fresh)
 
-    def up(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        cancel: threading.Event,
-    ) -> Wiring:
-        network = self.networks.take(engine, stack, prefix, labels).network
+    def up(self, scope: CellScope) -> Wiring:
+        network = self.networks.take(scope).network
         server, client = network.host(70), network.host(10)
         return Wiring(
             server=Attachment(network.name, aliases=SERVER_ALIASES, ipv4=server),

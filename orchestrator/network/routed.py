@@ -24,7 +24,7 @@ from orchestrator.config import SERVER_PORT
 from orchestrator.errors import EngineError
 from orchestrator.network.slots import Fresh, Networks
 from orchestrator.network.tls import Authority
-from orchestrator.network.topology import CellNetwork, Wiring, ice_environment
+from orchestrator.network.topology import CellNetwork, CellScope, Wiring, ice_environment
 from orchestrator.ports import (
     ROLE_LABEL,
     RUN_LABEL,
@@ -99,22 +99,16 @@ class Routed:
     def plan(self) -> Plan:
         return PLANS[self.scenario]
 
-    def up(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        cancel: threading.Event,
-    ) -> Wiring:
+    def up(self, scope: CellScope) -> Wiring:
         plan = self.plan
-        slot = self.networks.take(engine, stack, prefix, labels, ipv6=plan.ipv6)
+        slot = self.networks.take(scope, ipv6=plan.ipv6)
         network = slot.network
         setup = slot.setup(
             self.scenario,
-            lambda tools: self._build(engine, tools, network, labels, cancel),
+            lambda tools: self._build(scope.engine, tools, network, scope.labels, scope.cancel),
         )
-        servers = _ice_servers(plan, network.host(80), *turn_credentials(setup.secret, prefix))
+        credentials = turn_credentials(setup.secret, scope.prefix)
+        servers = _ice_servers(plan, network.host(80), *credentials)
         return replace(
             setup.wiring,
             environment={

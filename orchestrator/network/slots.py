@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from orchestrator.network.topology import CellNetwork, open_network
+from orchestrator.network.topology import CellNetwork, CellScope, open_network
 from orchestrator.ports import Engine
 
 T = TypeVar("T")
@@ -46,14 +46,7 @@ class Slot:
 
 
 class Networks(Protocol):
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> Slot:
+    def take(self, scope: CellScope, ipv6: bool = False) -> Slot:
         """A network for one cell, given back (or removed) when `stack` closes."""
 
 
@@ -63,15 +56,11 @@ class Fresh:
 
     keep: bool = False
 
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> Slot:
-        return Slot(open_network(engine, stack, prefix, labels, self.keep, ipv6=ipv6), stack)
+    def take(self, scope: CellScope, ipv6: bool = False) -> Slot:
+        network = open_network(
+            scope.engine, scope.stack, scope.prefix, scope.labels, self.keep, ipv6=ipv6
+        )
+        return Slot(network, scope.stack)
 
 
 @dataclass
@@ -86,16 +75,9 @@ class NetworkPool:
     lock: threading.Lock = field(default_factory=threading.Lock)
     count: int = 0
 
-    def take(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        ipv6: bool = False,
-    ) -> Slot:
+    def take(self, scope: CellScope, ipv6: bool = False) -> Slot:
         if ipv6:  # a dual-stack network of its own
-            return Fresh().take(engine, stack, prefix, labels, ipv6=True)
+            return Fresh().take(scope, ipv6=True)
         with self.lock:
             slot = self.free.pop() if self.free else None
             self.count += slot is None
@@ -104,7 +86,7 @@ class NetworkPool:
             network = open_network(self.engine, self.stack, name, self.labels, False)
             slot = Slot(network, ExitStack(), shared=True)
             self.stack.callback(slot.close)
-        stack.callback(self._give_back, slot)
+        scope.stack.callback(self._give_back, slot)
         return slot
 
     def _give_back(self, slot: Slot) -> None:

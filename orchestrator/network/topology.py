@@ -58,15 +58,20 @@ class CellNetwork:
         return str(self.subnet6.network_address + number)
 
 
+@dataclass(frozen=True)
+class CellScope:
+    """Where a cell's resources go: the engine, the cell's ExitStack (closed when the
+    cell ends), the names' prefix and labels, and the run's cancel signal."""
+
+    engine: Engine
+    stack: ExitStack
+    prefix: str
+    labels: Mapping[str, str]
+    cancel: threading.Event
+
+
 class Topology(Protocol):
-    def up(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        prefix: str,
-        labels: Mapping[str, str],
-        cancel: threading.Event,
-    ) -> Wiring:
+    def up(self, scope: CellScope) -> Wiring:
         """Create the cell's network (and routers, relays) inside `stack`."""
 
 

@@ -3,10 +3,16 @@ while the scenario stays the same, and everything is removed at the end."""
 
 from __future__ import annotations
 
+import threading
 from contextlib import ExitStack
 
 from orchestrator.network.slots import Fresh, NetworkPool
+from orchestrator.network.topology import CellScope
 from tests.unit.fakes import FakeEngine
+
+
+def scope(engine: FakeEngine, stack: ExitStack, prefix: str) -> CellScope:
+    return CellScope(engine, stack, prefix, {}, threading.Event())
 
 
 def test_a_pooled_network_is_reused_and_its_setup_kept_per_scenario() -> None:
@@ -25,7 +31,7 @@ def test_a_pooled_network_is_reused_and_its_setup_kept_per_scenario() -> None:
     with NetworkPool(engine, "run1", {"org.webrtc-interop.run": "run1"}) as pool:
         for key in ("nat-client", "nat-client", "turn-udp"):
             with ExitStack() as cell:
-                slot = pool.take(engine, cell, f"cell-{key}", {})
+                slot = pool.take(scope(engine, cell, f"cell-{key}"))
                 assert slot.setup(key, build(key)) == f"setup-{key}"
         assert len(engine.networks_created) == 1  # one slot served all three cells
         assert built == ["nat-client", "turn-udp"]  # built once per run of a scenario
@@ -37,12 +43,12 @@ def test_a_pooled_network_is_reused_and_its_setup_kept_per_scenario() -> None:
 def test_parallel_cells_get_their_own_slots_and_ipv6_a_fresh_network() -> None:
     engine = FakeEngine({})
     with NetworkPool(engine, "run1", {}) as pool, ExitStack() as one, ExitStack() as two:
-        first = pool.take(engine, one, "a", {})
-        second = pool.take(engine, two, "b", {})
+        first = pool.take(scope(engine, one, "a"))
+        second = pool.take(scope(engine, two, "b"))
         assert first.network.name != second.network.name
         assert first.network.bridge != second.network.bridge
         with ExitStack() as three:
-            dual = pool.take(engine, three, "c", {}, ipv6=True)
+            dual = pool.take(scope(engine, three, "c"), ipv6=True)
             assert dual.network.subnet6 is not None
             assert not dual.shared
     assert engine.leftovers() == []
@@ -51,7 +57,7 @@ def test_parallel_cells_get_their_own_slots_and_ipv6_a_fresh_network() -> None:
 def test_a_fresh_network_belongs_to_its_cell() -> None:
     engine = FakeEngine({})
     with ExitStack() as cell:
-        slot = Fresh().take(engine, cell, "wi-run.cell", {})
+        slot = Fresh().take(scope(engine, cell, "wi-run.cell"))
         assert slot.network.name == "wi-run.cell"
         assert slot.setup("direct", lambda stack: 1) == 1
     assert engine.leftovers() == []
