@@ -90,6 +90,27 @@ func setLocalAndGather(pc *webrtc.PeerConnection, desc webrtc.SessionDescription
 	return pc.LocalDescription(), nil
 }
 
+// candidateSummary describes the candidates of a description for the log, e.g.
+// "2 candidate(s): host udp 172.20.0.3:41234, relay udp 172.21.0.5:50000": which of the
+// cell's ICE servers and policy took effect is visible there.
+func candidateSummary(sdp string) string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, candidate := range parseSDPLines(sdp).candidates {
+		// candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
+		fields := strings.Fields(candidate.value)
+		if len(fields) < 8 {
+			continue
+		}
+		part := fmt.Sprintf("%s %s %s:%s", fields[7], strings.ToLower(fields[2]), fields[4], fields[5])
+		if !seen[part] {
+			seen[part] = true
+			parts = append(parts, part)
+		}
+	}
+	return fmt.Sprintf("%d candidate(s): %s", len(parts), strings.Join(parts, ", "))
+}
+
 // mediaDirections maps each m-line's mid to its direction attribute (sendrecv when absent).
 func mediaDirections(desc *webrtc.SessionDescription) map[string]string {
 	directions := map[string]string{}

@@ -204,6 +204,7 @@ func (c *client) connect() error {
 	if err != nil {
 		return err
 	}
+	c.out.logf("offer gathered: %s", candidateSummary(local.SDP))
 	return c.offerAndApply(local.SDP)
 }
 

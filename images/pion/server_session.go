@@ -83,6 +83,7 @@ func (sess *serverSession) applyOffer(offer string) (answer *webrtc.SessionDescr
 		return nil, err
 	}
 	sess.offer = offer
+	sess.s.out.logf("%s: answer gathered: %s", sess.id, candidateSummary(answer.SDP))
 	return answer, nil
 }
 
