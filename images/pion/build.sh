@@ -1,24 +1,38 @@
 #!/bin/sh
 # Builds the static pion-peer binary into /out and writes /out/versions.json with the
-# Pion versions really compiled in. Run by the Dockerfile's build stage, in the source dir.
-#   PION_SOURCE=debian  (default) Debian's golang-github-pion-webrtc.v3-dev in GOPATH mode;
-#                       PION_VERSION must match the packaged version (v3, v3.1, v3.1.56 do).
-#   PION_SOURCE=modules Go modules: github.com/pion/webrtc/<major>@$PION_VERSION from the
-#                       module proxy (untested where no proxy is reachable).
+# versions of what was really compiled in. Run by the Dockerfile's build stage, in the
+# source directory, after install.sh.
+#   PION_SOURCE=debian   Debian's packaged Pion in GOPATH mode; PION_VERSION must match
+#                        the package (v4, v4.2, v4.2.1 for sid's 4.2.1; v3.1.56 for trixie's).
+#   PION_SOURCE=modules  github.com/pion/webrtc/<major>@$PION_VERSION from the module
+#                        proxy (untested where no proxy is reachable).
+# The source imports github.com/pion/webrtc/v4; for Pion v3 the import path is rewritten
+# to /v3 and the build tag pionv3 selects compat_v3.go.
 set -eu
 export CGO_ENABLED=0
 out=/out
 mkdir -p "$out"
 
-# "github.com/pion/webrtc/v4 v4.0.1" or "golang-github-pion-ice.v2-dev 2.3.1-2" -> JSON pair.
+case "$PION_VERSION" in
+v4*) major=v4 tags="" ;;
+v3*) major=v3 tags=pionv3 ;;
+*) echo "PION_VERSION=$PION_VERSION: expected v3... or v4..." >&2; exit 1 ;;
+esac
+[ "$major" = v4 ] || sed -i "s#github.com/pion/webrtc/v4#github.com/pion/webrtc/$major#g" ./*.go
+
 json_pairs=""
 add_version() {
     json_pairs="$json_pairs${json_pairs:+, }\"$1\": \"$2\""
 }
 
-case "$PION_SOURCE" in
-debian)
-    package=golang-github-pion-webrtc.v3-dev
+# "golang-github-pion-ice-v4-dev" or "golang-github-pion-webrtc.v3-dev" -> "pion/ice", "pion/webrtc".
+component_of_package() {
+    echo "$1" | sed -e 's/-dev$//' -e 's/[.-]v[0-9]*$//' -e 's/^golang-github-pion-/pion\//'
+}
+
+build_debian() {
+    package=golang-github-pion-webrtc-v4-dev
+    [ "$major" = v4 ] || package=golang-github-pion-webrtc.v3-dev
     packaged=$(dpkg-query -W -f='${Version}' "$package")
     upstream=${packaged%-*}
     wanted=${PION_VERSION#v}
@@ -29,44 +43,46 @@ debian)
              "use PION_VERSION=v$upstream, or PION_SOURCE=modules for another version" >&2
         exit 1 ;;
     esac
-    # GOPATH mode cannot find github.com/pion/webrtc/v3 (Debian installs it without the
-    # /v3 directory); "minimal module compatibility" maps /v3 away for code that has a
-    # go.mod in its directory or above, as long as GO111MODULE=off.
+    # GOPATH mode: Go's "minimal module compatibility" maps .../webrtc/v4 (and /v3, which
+    # Debian installs without its /v3 directory) for code with a go.mod in its directory.
     printf 'module pion-peer\n' > go.mod
-    GO111MODULE=off GOPATH=/build:/usr/share/gocode \
-        go build -trimpath -ldflags="-s -w -X main.pionVersion=$upstream" -o "$out/pion-peer" .
-    add_version pion/webrtc "$upstream"
-    dpkg-query -W -f='${Package} ${Version}\n' 'golang-github-pion-*' | sort > /tmp/pion-packages
-    while read -r name version; do
-        component=$(echo "$name" | sed -e 's/^golang-github-//' -e 's/-dev$//' -e 's/\.v[0-9]*$//' -e 's/^pion-/pion\//')
-        [ "$component" = pion/webrtc ] || add_version "$component" "${version%-*}"
-    done < /tmp/pion-packages
+    export GO111MODULE=off GOPATH=/build:/usr/share/gocode
+    go build -trimpath -tags "$tags" -ldflags="-s -w -X main.pionVersion=$upstream" -o "$out/pion-peer" .
+    # What was compiled: one source file of every non-standard package, mapped to the
+    # Debian package that installed it.
+    go list -tags "$tags" -deps -f '{{if not .Standard}}{{.Dir}}/{{index .GoFiles 0}}{{end}}' . \
+        | grep '^/usr/share/gocode/' | xargs dpkg -S | cut -d: -f1 | sort -u > /tmp/compiled-packages
+    while read -r name; do
+        version=$(dpkg-query -W -f='${Version}' "$name")
+        case "$name" in
+        golang-github-pion-*) add_version "$(component_of_package "$name")" "${version%-*}" ;;
+        *) add_version "debian:$name" "$version" ;;
+        esac
+    done < /tmp/compiled-packages
     add_version "debian:$package" "$packaged"
-    ;;
-modules)
-    case "$PION_VERSION" in
-    v4*) major=v4 ;;
-    v3*) major=v3 ;;
-    *) echo "PION_VERSION=$PION_VERSION: expected v3... or v4..." >&2; exit 1 ;;
-    esac
-    # The source imports .../webrtc/v3; the APIs used here are the same in v4.
-    [ "$major" = v3 ] || sed -i "s#github.com/pion/webrtc/v3#github.com/pion/webrtc/$major#g" ./*.go
+}
+
+build_modules() {
     rm -f go.mod go.sum
     export GO111MODULE=on GOFLAGS=-mod=mod
     go mod init pion-peer
     go get "github.com/pion/webrtc/$major@$PION_VERSION"
     go mod tidy
     compiled=$(go list -m -f '{{.Version}}' "github.com/pion/webrtc/$major")
-    go build -trimpath -ldflags="-s -w -X main.pionVersion=${compiled#v}" -o "$out/pion-peer" .
-    go list -m -f '{{.Path}} {{.Version}}' all | grep '^github.com/pion/' | sort > /tmp/pion-modules
+    go build -trimpath -tags "$tags" -ldflags="-s -w -X main.pionVersion=${compiled#v}" -o "$out/pion-peer" .
+    # The modules of the packages really compiled in (not the whole module graph).
+    go list -tags "$tags" -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}}{{end}}{{end}}' . \
+        | sort -u > /tmp/compiled-modules
     while read -r path version; do
-        component=$(echo "$path" | sed -e 's#^github.com/##' -e 's#/v[0-9]*$##')
+        component=$(echo "$path" | sed -e 's#^github.com/pion/#pion/#' -e 's#/v[0-9]*$##')
         add_version "$component" "${version#v}"
-    done < /tmp/pion-modules
-    ;;
-*)
-    echo "PION_SOURCE=$PION_SOURCE: expected debian or modules" >&2
-    exit 1 ;;
+    done < /tmp/compiled-modules
+}
+
+case "$PION_SOURCE" in
+debian) build_debian ;;
+modules) build_modules ;;
+*) echo "PION_SOURCE=$PION_SOURCE: expected debian or modules" >&2; exit 1 ;;
 esac
 
 goversion=$(go env GOVERSION)

@@ -2,71 +2,63 @@ package main
 
 // Client of the peer contract: pion-peer client <server offer URL>; the test case comes
 // from $TEST_CASE. Exit 0 only when the test's condition was observed, 1 on failure or
-// timeout, 127 for a test case this client does not know.
+// timeout, 127 for a test case this client cannot run. The tests themselves are in
+// client_datachannel.go, client_media.go and client_session.go.
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/pion/webrtc/v3"
+	"github.com/pion/webrtc/v4"
 )
 
-const (
-	postRetry       = 10 * time.Second
-	minEchoPackets  = 50
-	defaultTimeoutS = 25.0
-)
+const postRetry = 10 * time.Second
 
-type session struct {
-	out       *output
-	url       string
-	pc        *webrtc.PeerConnection
-	ctx       context.Context
-	budget    time.Duration
-	connected chan struct{} // closed once the connection state reaches connected
-	broken    chan error    // receives the first failed/closed state
+// unsupportedError ends a test with exit 127 (UNSUPPORTED:) instead of a failure.
+type unsupportedError struct{ reason string }
+
+func (e unsupportedError) Error() string { return e.reason }
+
+// clientTest is one test case: what it runs and which codecs its offer carries.
+type clientTest struct {
+	run    func(*client) (string, error)
+	codecs func(*webrtc.MediaEngine) error // nil: data only, no codecs offered
 }
 
-type testFunc func(*session) (string, error)
-
-// mediaTest describes one media test: which codec to offer and which file to send.
-type mediaTest struct {
-	codec webrtc.RTPCodecParameters
-	kind  webrtc.RTPCodecType
-	send  func(ctx context.Context, track *webrtc.TrackLocalStaticSample) error
+// client is one run of a test case; pc and its state channels are replaced by newPeer
+// (reconnect makes a second peer connection).
+type client struct {
+	out     *output
+	env     *peerEnv
+	api     *webrtc.API
+	url     string
+	ctx     context.Context
+	budget  time.Duration
+	pc      *webrtc.PeerConnection
+	state   *peerState
+	session string // absolute session URL from Location; "" without one
+	etag    string
 }
 
-var opus = webrtc.RTPCodecParameters{
-	RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-	PayloadType: 111,
-}
-
-var vp8 = webrtc.RTPCodecParameters{
-	RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-		RTCPFeedback: []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
-			{Type: "nack"}, {Type: "nack", Parameter: "pli"}}},
-	PayloadType: 96,
-}
-
-var mediaTests = map[string]mediaTest{
-	"audio": {codec: opus, kind: webrtc.RTPCodecTypeAudio, send: sendOgg},
-	"video": {codec: vp8, kind: webrtc.RTPCodecTypeVideo, send: sendIVF},
+// peerState is what the state callbacks of one peer connection report. failed is
+// closed (a broadcast: every waiting goroutine sees it) once the connection is failed or
+// closed, after failure is set.
+type peerState struct {
+	connected chan struct{}
+	failed    chan struct{}
+	failure   error
+	iceEvents chan webrtc.ICEConnectionState // ICE connection state changes (ICE restart waits on them)
 }
 
 func runClient(args []string) int {
@@ -75,80 +67,110 @@ func runClient(args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: pion-peer client <server offer URL>")
 		return exitFailed
 	}
-	test := os.Getenv("TEST_CASE")
-	if test == "" {
-		test = "datachannel"
+	env, err := loadEnv()
+	if err == nil {
+		var note string
+		if note, err = trustICECA(os.Getenv("ICE_CA_PEM")); note != "" {
+			out.logf("%s", note)
+		}
 	}
-	tests := map[string]testFunc{"peerconnection": peerconnectionTest, "datachannel": datachannelTest}
-	codecs := func(m *webrtc.MediaEngine) error { return nil } // data only: no codecs offered
-	if media, ok := mediaTests[test]; ok {
-		tests[test] = media.run
-		// Offer exactly the codec under test, so the negotiation cannot drift elsewhere.
-		codecs = func(m *webrtc.MediaEngine) error { return m.RegisterCodec(media.codec, media.kind) }
+	if err != nil {
+		out.verdict("FAIL: bad environment: %v", err)
+		return exitFailed
 	}
-	run, ok := tests[test]
+	test, ok := clientTests()[env.test]
 	if !ok {
-		names := make([]string, 0, len(tests)+len(mediaTests))
-		for name := range tests {
-			names = append(names, name)
-		}
-		for name := range mediaTests {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		out.verdict("UNSUPPORTED: test case %q (known: %s)", test, strings.Join(names, ", "))
+		out.verdict("UNSUPPORTED: test case %q (known: %s)", env.test, knownTests())
 		return exitUnsupported
 	}
-
 	// Finish, with a verdict, well before the orchestrator's own kill deadline.
-	timeout, err := strconv.ParseFloat(os.Getenv("TEST_TIMEOUT"), 64)
-	if err != nil || timeout <= 0 {
-		timeout = defaultTimeoutS
-	}
-	budget := time.Duration(0.8 * timeout * float64(time.Second))
+	budget := time.Duration(0.8 * env.timeoutSeconds * float64(time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-
+	codecs := test.codecs
+	if codecs == nil {
+		codecs = func(*webrtc.MediaEngine) error { return nil }
+	}
 	api, err := newAPI(out, codecs)
 	if err != nil {
-		out.verdict("FAIL: %s: cannot set up Pion: %v", test, err)
+		out.verdict("FAIL: %s: cannot set up Pion: %v", env.test, err)
 		return exitFailed
 	}
-	pc, err := api.NewPeerConnection(noICEServers)
+	c := &client{out: out, env: env, api: api, url: args[0], ctx: ctx, budget: budget}
+	out.logf("pion/webrtc %s: test %s against %s, budget %.1fs, payload %d bytes (%s), ICE servers %s, policy %s, key log %t",
+		pionVersion, env.test, c.url, budget.Seconds(), len(env.payload),
+		map[bool]string{true: "TEST_PAYLOAD", false: "made up"}[env.payloadGiven],
+		describeICEServers(env.iceServers), env.policy, keyLogSupported)
+	detail, testErr := func() (string, error) {
+		if err := c.newPeer(); err != nil {
+			return "", err
+		}
+		return test.run(c)
+	}()
+	cancel()
+	return c.finish(detail, testErr)
+}
+
+// finish prints the verdict first: from then on the output is silent, so Pion's
+// teardown warnings ("stream is already closed") cannot end up below it.
+func (c *client) finish(detail string, err error) int {
+	var unsupported unsupportedError
+	code := exitPassed
+	switch {
+	case errors.As(err, &unsupported):
+		c.out.verdict("UNSUPPORTED: %s: %s", c.env.test, unsupported.reason)
+		code = exitUnsupported
+	case err != nil:
+		c.out.verdict("FAIL: %s: %v", c.env.test, err)
+		code = exitFailed
+	default:
+		c.out.verdict("PASS: %s: %s", c.env.test, detail)
+	}
+	if c.pc != nil {
+		closePeer(c.out, c.pc)
+	}
+	return code
+}
+
+func knownTests() string {
+	names := make([]string, 0)
+	for name := range clientTests() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// newPeer creates a peer connection with the cell's ICE configuration and state watchers.
+func (c *client) newPeer() error {
+	pc, err := c.api.NewPeerConnection(peerConfig(c.env))
 	if err != nil {
-		out.verdict("FAIL: %s: cannot create a peer connection: %v", test, err)
-		return exitFailed
+		return fmt.Errorf("cannot create a peer connection: %w", err)
 	}
-	s := &session{out: out, url: args[0], pc: pc, ctx: ctx, budget: budget,
-		connected: make(chan struct{}), broken: make(chan error, 1)}
-	var once sync.Once
-	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		out.logf("connection state %s", state)
-		switch state {
+	state := &peerState{connected: make(chan struct{}), failed: make(chan struct{}),
+		iceEvents: make(chan webrtc.ICEConnectionState, 32)}
+	var connectedOnce, failedOnce sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.out.logf("connection state %s", s)
+		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			once.Do(func() { close(s.connected) })
+			connectedOnce.Do(func() { close(state.connected) })
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			select {
-			case s.broken <- fmt.Errorf("connection %s", state):
-			default:
-			}
+			failedOnce.Do(func() {
+				state.failure = fmt.Errorf("connection %s", s)
+				close(state.failed)
+			})
 		}
 	})
-
-	out.logf("pion/webrtc %s: test %s against %s, budget %.1fs", pionVersion, test, s.url, budget.Seconds())
-	detail, testErr := run(s)
-	cancel()
-	// Verdict first: from here on the output is silent, so Pion's teardown warnings
-	// ("stream is already closed") cannot end up below it.
-	code := exitPassed
-	if testErr != nil {
-		out.verdict("FAIL: %s: %v", test, testErr)
-		code = exitFailed
-	} else {
-		out.verdict("PASS: %s: %s", test, detail)
-	}
-	closePeer(out, pc)
-	return code
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		c.out.logf("ICE connection state %s", s)
+		select {
+		case state.iceEvents <- s:
+		default:
+		}
+	})
+	c.pc, c.state = pc, state
+	return nil
 }
 
 // closePeer closes the connection but never lets a stuck close delay the verdict.
@@ -168,257 +190,153 @@ func closePeer(out *output, pc *webrtc.PeerConnection) {
 }
 
 // timedOut describes a budget overrun with the connection state, so a FAIL says where it stuck.
-func (s *session) timedOut(what string) error {
-	return fmt.Errorf("%s within %.0fs (connection state %s)", what, s.budget.Seconds(), s.pc.ConnectionState())
+func (c *client) timedOut(what string) error {
+	return fmt.Errorf("%s within %.0fs (connection state %s)", what, c.budget.Seconds(), c.pc.ConnectionState())
 }
 
 // connect makes the offer (after gathering), POSTs it and applies the answer.
-func (s *session) connect() error {
-	offer, err := s.pc.CreateOffer(nil)
+func (c *client) connect() error {
+	offer, err := c.pc.CreateOffer(nil)
 	if err != nil {
 		return fmt.Errorf("CreateOffer: %w", err)
 	}
-	local, err := setLocalAndGather(s.pc, offer)
+	local, err := setLocalAndGather(c.pc, offer)
 	if err != nil {
 		return err
 	}
-	answer, err := s.postOffer(local)
+	c.out.logf("offer gathered: %s", candidateSummary(local.SDP))
+	return c.offerAndApply(local.SDP)
+}
+
+// offerAndApply POSTs an offer to SERVER_URL and applies the answer.
+func (c *client) offerAndApply(offer string) error {
+	answer, err := c.postOffer(offer)
 	if err != nil {
 		return err
 	}
-	s.out.logf("got answer (%d bytes of SDP)", len(answer.SDP))
-	if err := s.pc.SetRemoteDescription(answer); err != nil {
+	c.out.logf("got answer (%d bytes of SDP); session %q, ETag %s", len(answer.SDP), c.session, c.etag)
+	if err := c.pc.SetRemoteDescription(answer); err != nil {
 		return fmt.Errorf("cannot apply the answer: %w", err)
 	}
 	return nil
 }
 
-// postOffer POSTs the offer, retrying connection errors while the server is still starting.
-func (s *session) postOffer(offer *webrtc.SessionDescription) (webrtc.SessionDescription, error) {
-	payload, _ := json.Marshal(sessionDescriptionInit{Type: "offer", SDP: offer.SDP})
+// postOffer POSTs the offer, retrying connection errors while the server is still
+// starting, and remembers the session resource's Location and ETag if there are any.
+func (c *client) postOffer(offer string) (webrtc.SessionDescription, error) {
+	payload, _ := json.Marshal(sessionDescriptionInit{Type: "offer", SDP: offer})
 	giveUp := time.Now().Add(postRetry)
 	for {
-		request, err := http.NewRequestWithContext(s.ctx, http.MethodPost, s.url, bytes.NewReader(payload))
+		status, header, body, err := c.request(http.MethodPost, c.url, "application/json", string(payload), nil)
 		if err != nil {
-			return webrtc.SessionDescription{}, fmt.Errorf("bad server URL %q: %w", s.url, err)
-		}
-		request.Header.Set("Content-Type", "application/json")
-		response, err := http.DefaultClient.Do(request)
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return webrtc.SessionDescription{}, s.timedOut("no answer to the offer")
+			if c.ctx.Err() != nil {
+				return webrtc.SessionDescription{}, c.timedOut("no answer to the offer")
 			}
 			if time.Now().After(giveUp) {
-				return webrtc.SessionDescription{}, fmt.Errorf("cannot reach %s: %w", s.url, err)
+				return webrtc.SessionDescription{}, fmt.Errorf("cannot reach %s: %w", c.url, err)
 			}
 			time.Sleep(250 * time.Millisecond)
 			continue
 		}
-		body, err := io.ReadAll(io.LimitReader(response.Body, 1<<20))
-		response.Body.Close()
-		if err != nil {
-			return webrtc.SessionDescription{}, fmt.Errorf("reading the answer: %w", err)
-		}
-		if response.StatusCode != http.StatusOK {
-			text := string(body)
-			if len(text) > 200 {
-				text = text[:200]
-			}
-			return webrtc.SessionDescription{}, fmt.Errorf("server answered HTTP %d: %s",
-				response.StatusCode, strings.TrimSpace(text))
+		if status != http.StatusOK {
+			return webrtc.SessionDescription{}, httpError("the offer", status, body)
 		}
 		var answer sessionDescriptionInit
-		if err := json.Unmarshal(body, &answer); err != nil || answer.Type != "answer" || answer.SDP == "" {
+		if err := json.Unmarshal([]byte(body), &answer); err != nil || answer.Type != "answer" || answer.SDP == "" {
 			return webrtc.SessionDescription{}, fmt.Errorf("server's reply is not an answer: %.200s", body)
+		}
+		c.session, c.etag = "", header.Get("ETag")
+		if location := header.Get("Location"); location != "" {
+			if c.session, err = resolveURL(c.url, location); err != nil {
+				return webrtc.SessionDescription{}, fmt.Errorf("bad Location %q: %w", location, err)
+			}
 		}
 		return webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}, nil
 	}
 }
 
+// request sends one HTTP request and reads the whole reply.
+func (c *client) request(method, target, contentType, body string, headers map[string]string) (int, http.Header, string, error) {
+	request, err := http.NewRequestWithContext(c.ctx, method, target, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return 0, nil, "", fmt.Errorf("bad URL %q: %w", target, err)
+	}
+	if contentType != "" {
+		request.Header.Set("Content-Type", contentType)
+	}
+	for name, value := range headers {
+		request.Header.Set(name, value)
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	defer response.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(response.Body, maxBodyBytes))
+	if err != nil {
+		return 0, nil, "", fmt.Errorf("reading the reply to %s %s: %w", method, target, err)
+	}
+	return response.StatusCode, response.Header, string(reply), nil
+}
+
+func httpError(what string, status int, body string) error {
+	text := strings.TrimSpace(body)
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	return fmt.Errorf("server answered HTTP %d to %s: %s", status, what, text)
+}
+
+func resolveURL(base, reference string) (string, error) {
+	baseURL, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	ref, err := url.Parse(reference)
+	if err != nil {
+		return "", err
+	}
+	return baseURL.ResolveReference(ref).String(), nil
+}
+
 // waitConnected blocks until connected, failed/closed or the budget is over.
-func (s *session) waitConnected() error {
+func (c *client) waitConnected() error {
 	select {
-	case <-s.connected:
+	case <-c.state.connected:
 		return nil
-	case err := <-s.broken:
-		return err
-	case <-s.ctx.Done():
-		return s.timedOut("not connected")
+	case <-c.state.failed:
+		return c.state.failure
+	case <-c.ctx.Done():
+		return c.timedOut("not connected")
 	}
 }
 
-func peerconnectionTest(s *session) (string, error) {
-	// A data channel gives the offer an m=application line, so there is a transport
-	// to connect; nothing is sent on it.
-	if _, err := s.pc.CreateDataChannel("interop", nil); err != nil {
-		return "", fmt.Errorf("CreateDataChannel: %w", err)
+// requireSession is the check of every test that needs the session resource.
+func (c *client) requireSession() error {
+	if c.session == "" {
+		return unsupportedError{"server has no session resource (no Location in its answer)"}
 	}
-	if err := s.connect(); err != nil {
-		return "", err
-	}
-	if err := s.waitConnected(); err != nil {
-		return "", err
-	}
-	return "peer connection reached connected (ICE and DTLS done)", nil
+	return nil
 }
 
-func datachannelTest(s *session) (string, error) {
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
+// clientTests lists the test cases this client runs.
+func clientTests() map[string]clientTest {
+	return map[string]clientTest{
+		"peerconnection":          {run: peerconnectionTest},
+		"datachannel":             {run: datachannelTest},
+		"datachannel-large":       {run: largeTest},
+		"datachannel-binary":      {run: binaryTest},
+		"datachannel-unordered":   {run: unorderedTest},
+		"datachannel-negotiated":  {run: negotiatedTest},
+		"datachannel-many":        {run: manyTest},
+		"datachannel-server-open": {run: serverOpenTest},
+		"datachannel-bulk":        {run: bulkTest},
+		"audio":                   {run: audioTest, codecs: registerOpus},
+		"video":                   {run: videoTest, codecs: registerVP8},
+		"bundle-av-data":          {run: bundleTest, codecs: registerOpusAndVP8},
+		"trickle":                 {run: trickleTest},
+		"ice-restart":             {run: iceRestartTest},
+		"renegotiation":           {run: renegotiationTest, codecs: registerOpus},
+		"reconnect":               {run: reconnectTest},
 	}
-	token := hex.EncodeToString(raw)
-	channel, err := s.pc.CreateDataChannel("interop", nil) // reliable and ordered by default
-	if err != nil {
-		return "", fmt.Errorf("CreateDataChannel: %w", err)
-	}
-	echoed := make(chan webrtc.DataChannelMessage, 1)
-	problems := make(chan error, 1)
-	report := func(err error) {
-		select {
-		case problems <- err:
-		default:
-		}
-	}
-	channel.OnOpen(func() {
-		s.out.logf("data channel open, sending %s", token)
-		if err := channel.SendText(token); err != nil {
-			report(fmt.Errorf("send failed: %w", err))
-		}
-	})
-	channel.OnMessage(func(msg webrtc.DataChannelMessage) {
-		s.out.logf("received %s message %q", messageKind(msg), msg.Data)
-		select {
-		case echoed <- msg:
-		default:
-		}
-	})
-	channel.OnClose(func() { report(errors.New("data channel closed before the echo came back")) })
-
-	if err := s.connect(); err != nil {
-		return "", err
-	}
-	if err := s.waitConnected(); err != nil {
-		return "", err
-	}
-	select {
-	case msg := <-echoed:
-		if !msg.IsString || string(msg.Data) != token {
-			return "", fmt.Errorf("echo mismatch: sent text %q, got %s %q", token, messageKind(msg), msg.Data)
-		}
-		return fmt.Sprintf("data channel echoed %q unchanged", token), nil
-	case err := <-problems:
-		return "", err
-	case err := <-s.broken:
-		return "", err
-	case <-s.ctx.Done():
-		return "", s.timedOut(fmt.Sprintf("no echo of %q (data channel %s)", token, channel.ReadyState()))
-	}
-}
-
-// run sends the media file on a sendrecv transceiver and counts the RTP packets that
-// come back with the negotiated payload type. Pion does not decode: frames=-.
-func (m mediaTest) run(s *session) (string, error) {
-	track, err := webrtc.NewTrackLocalStaticSample(m.codec.RTPCodecCapability, m.kind.String(), "pion-interop")
-	if err != nil {
-		return "", fmt.Errorf("NewTrackLocalStaticSample: %w", err)
-	}
-	transceiver, err := s.pc.AddTransceiverFromTrack(track,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
-	if err != nil {
-		return "", fmt.Errorf("AddTransceiverFromTrack: %w", err)
-	}
-	go func() { // Pion's interceptors (NACK responder, reports) need someone to read RTCP
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := transceiver.Sender().Read(buf); err != nil {
-				return
-			}
-		}
-	}()
-
-	var negotiatedPT atomic.Int32 // -1 until the answer is applied
-	negotiatedPT.Store(-1)
-	var matching, others atomic.Int64
-	enough := make(chan struct{})
-	var enoughOnce sync.Once
-	s.pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		codec := remote.Codec()
-		s.out.logf("echoed %s track arrived (ssrc %d, %s, pt %d)", remote.Kind(), remote.SSRC(), codec.MimeType, codec.PayloadType)
-		sameCodec := strings.EqualFold(codec.MimeType, m.codec.MimeType)
-		for {
-			packet, _, err := remote.ReadRTP()
-			if err != nil {
-				return
-			}
-			if sameCodec && int32(packet.PayloadType) == negotiatedPT.Load() {
-				if n := matching.Add(1); n == 1 || n == minEchoPackets {
-					s.out.logf("%d echoed RTP packet(s) with payload type %d", n, packet.PayloadType)
-				}
-				if matching.Load() >= minEchoPackets {
-					enoughOnce.Do(func() { close(enough) })
-				}
-			} else if others.Add(1) == 1 {
-				s.out.logf("ignoring echoed packet with payload type %d (%s)", packet.PayloadType, codec.MimeType)
-			}
-		}
-	})
-
-	if err := s.connect(); err != nil {
-		return "", err
-	}
-	// The codec our track was bound to: the negotiated one with our mime type.
-	var negotiated *webrtc.RTPCodecParameters
-	for _, codec := range transceiver.Sender().GetParameters().Codecs {
-		if strings.EqualFold(codec.MimeType, m.codec.MimeType) {
-			codec := codec
-			negotiated = &codec
-			break
-		}
-	}
-	if negotiated == nil {
-		return "", fmt.Errorf("the answer accepted no %s for the %s transceiver", m.codec.MimeType, m.kind)
-	}
-	negotiatedPT.Store(int32(negotiated.PayloadType))
-	fmt.Fprintln(s.out, "NEGOTIATED: "+describeCodec(*negotiated))
-	received := func() {
-		fmt.Fprintf(s.out, "RECEIVED: packets=%d frames=-\n", matching.Load())
-	}
-	if direction := mediaDirections(s.pc.RemoteDescription())[transceiver.Mid()]; direction != "sendrecv" {
-		received()
-		return "", fmt.Errorf("server answered %s for the %s m-line: it will not echo", direction, m.kind)
-	}
-
-	if err := s.waitConnected(); err != nil {
-		received()
-		return "", err
-	}
-	sendErr := make(chan error, 1)
-	go func() { sendErr <- m.send(s.ctx, track) }()
-
-	select {
-	case <-enough:
-		received()
-		return fmt.Sprintf("%d RTP packets echoed back (%s)", matching.Load(), describeCodec(*negotiated)), nil
-	case err := <-sendErr:
-		received()
-		return "", fmt.Errorf("sending %s stopped: %v", m.kind, err)
-	case err := <-s.broken:
-		received()
-		return "", err
-	case <-s.ctx.Done():
-		received()
-		return "", s.timedOut(fmt.Sprintf("only %d of %d echoed %s packets (%d others)",
-			matching.Load(), minEchoPackets, m.codec.MimeType, others.Load()))
-	}
-}
-
-// describeCodec formats a codec as in the contract: opus/48000/2, VP8/90000.
-func describeCodec(codec webrtc.RTPCodecParameters) string {
-	name := codec.MimeType[strings.Index(codec.MimeType, "/")+1:]
-	text := fmt.Sprintf("codec=%s/%d", name, codec.ClockRate)
-	if codec.Channels > 0 {
-		text += fmt.Sprintf("/%d", codec.Channels)
-	}
-	return fmt.Sprintf("%s payload_type=%d", text, codec.PayloadType)
 }
