@@ -24,16 +24,50 @@ import time
 
 PCAP_HEADER, RECORD_HEADER = 24, 16
 POLL_S = 0.01
+CHUNK = 1 << 18
+KERNEL_BUFFER_KIB = 32768  # bursts (100 messages at once) must not be dropped
 
 
-def read_exactly(stream, size):
-    data = b""
-    while len(data) < size:
-        chunk = stream.read(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
+class Budget:
+    """Copies pcap records within the size budget; keeps state across chunks."""
+
+    def __init__(self, full, headers, limit):
+        self.full, self.headers, self.limit = full, headers, limit
+        self.written, self.cut_at, self.stopped = 0, None, False
+        self.order = None
+
+    def feed(self, data, out):
+        """Write every whole record of `data`; return the incomplete rest."""
+        offset = 0
+        if self.order is None:
+            if len(data) < PCAP_HEADER:
+                return data
+            magic = struct.unpack("<I", data[:4])[0]
+            self.order = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+            out.write(data[:PCAP_HEADER])
+            self.written, offset = PCAP_HEADER, PCAP_HEADER
+        header = struct.Struct(self.order + "IIII")
+        while offset + RECORD_HEADER <= len(data):
+            seconds, fraction, kept, original = header.unpack_from(data, offset)
+            end = offset + RECORD_HEADER + kept
+            if end > len(data):
+                break
+            self._one(out, header, seconds, fraction, original, data[offset + RECORD_HEADER : end])
+            offset = end
+        return data[offset:]
+
+    def _one(self, out, header, seconds, fraction, original, packet):
+        if self.stopped:
+            return
+        if self.written >= self.full:
+            self.cut_at = self.full if self.cut_at is None else self.cut_at
+            packet = packet[: self.headers]
+        if self.written + RECORD_HEADER + len(packet) > self.limit:
+            self.stopped = True
+            return
+        out.write(header.pack(seconds, fraction, len(packet), original))
+        out.write(packet)
+        self.written += RECORD_HEADER + len(packet)
 
 
 class Recording:
@@ -45,7 +79,7 @@ class Recording:
         self.owner = owner
         self.tcpdump = subprocess.Popen(
             ["tcpdump", "-i", bridge, "-n", "-U", "--immediate-mode", "-s", "0",
-             "-Z", "root", "-w", "-"],
+             "-B", str(KERNEL_BUFFER_KIB), "-Z", "root", "-w", "-"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -63,38 +97,18 @@ class Recording:
         self.tcpdump.send_signal(signal.SIGINT)
 
     def _record(self):
-        full, headers, limit = self.budget["full"], self.budget["headers"], self.budget["limit"]
-        written, cut_at, stopped = 0, None, False
+        budget = Budget(self.budget["full"], self.budget["headers"], self.budget["limit"])
         with open(self.base + ".pcap", "wb") as pcap:
             os.chown(self.base + ".pcap", *self.owner)
-            header = read_exactly(self.tcpdump.stdout, PCAP_HEADER)
-            if header is not None:
-                magic = struct.unpack("<I", header[:4])[0]
-                order = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-                pcap.write(header)
-                written = PCAP_HEADER
-                while True:
-                    record = read_exactly(self.tcpdump.stdout, RECORD_HEADER)
-                    if record is None:
-                        break
-                    seconds, fraction, kept, original = struct.unpack(order + "IIII", record)
-                    data = read_exactly(self.tcpdump.stdout, kept)
-                    if data is None:
-                        break
-                    if stopped:
-                        continue
-                    if written >= full:
-                        cut_at = full if cut_at is None else cut_at
-                        data = data[:headers]
-                    if written + RECORD_HEADER + len(data) > limit:
-                        stopped = True
-                        continue
-                    pcap.write(struct.pack(order + "IIII", seconds, fraction, len(data), original))
-                    pcap.write(data)
-                    pcap.flush()
-                    written += RECORD_HEADER + len(data)
+            buffer = b""
+            while chunk := self.tcpdump.stdout.read1(CHUNK):
+                buffer = budget.feed(buffer + chunk, pcap)
         self.tcpdump.wait()
-        status = {"bytes": written, "full_bytes": cut_at, "stopped_at_limit": stopped}
+        status = {
+            "bytes": budget.written,
+            "full_bytes": budget.cut_at,
+            "stopped_at_limit": budget.stopped,
+        }
         self._write(".json", json.dumps(status))
 
     def _write(self, suffix, text):

@@ -385,6 +385,11 @@ def _router_commands(
     commands = [
         f"ip addr add {network.host(private)}/24 dev eth0",
         f"iptables -t nat -A POSTROUTING -s {inside} ! -d {inside} -j {snat}",
+        # Unsolicited packets to the public address are dropped before conntrack
+        # confirms an entry for them: such an entry would take the port a later
+        # outgoing flow must keep, and the NAT would stop mapping endpoint-independently
+        # (what breaks hole punching on a plain Linux NAT).
+        "iptables -A INPUT -m conntrack --ctstate NEW -j DROP",
         "iptables -P FORWARD DROP",
         "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
         f"iptables -A FORWARD -s {inside} -j ACCEPT",

@@ -32,9 +32,10 @@ def decrypted(plan: Plan, messages: list[Message], opens: list[ChannelOpen]) -> 
     for send in plan.sends:
         sent = _find(messages, send.sender, send, after=None)
         if sent is None:
-            gaps.append(
-                f"{send.name} never crossed {send.sender}→{_other(send.sender)} [decrypted]"
-            )
+            if plan.min_echoes is None:  # unreliable messages may be lost on the way
+                gaps.append(
+                    f"{send.name} never crossed {send.sender}→{_other(send.sender)} [decrypted]"
+                )
             continue
         if not send.echoed:
             continue

@@ -92,6 +92,10 @@ def tshark_arguments(pcap: str, keylog: str) -> list[str]:
         "json",
         "-x",
         "--no-duplicate-keys",
+        # A packet seen on both sides of a NAT carries the same TSN twice: not a
+        # retransmission, and its payload must be dissected both times.
+        "-o",
+        "sctp.tsn_analysis:FALSE",
     ]
     for heuristic in HEURISTICS_OFF:
         arguments += ["--disable-heuristic", heuristic]
