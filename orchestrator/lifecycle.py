@@ -297,6 +297,7 @@ class CellAttempt:
                 "TEST_PAYLOAD": self.payload.hex(),
                 "TEST_ATTEMPT": str(self.number),
                 **wiring.environment,
+                **(wiring.server_environment if role is Role.SERVER else {}),
             },
             limits=implementation.limits,
         )

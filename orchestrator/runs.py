@@ -278,7 +278,7 @@ def prepare_topologies(
     if scenarios <= {"direct"}:
         return Topologies(keep=keep)
     netkit = builder.prepare_tool("netkit", builder.settings.netkit_context)
-    authority = new_authority(run_id) if "turn-tls" in scenarios else None
+    authority = new_authority(run_id) if scenarios & {"turn-tcp", "turn-tls"} else None
     return Topologies(netkit, authority, keep=keep)
 
 

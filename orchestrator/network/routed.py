@@ -108,14 +108,19 @@ class Routed:
             lambda tools: self._build(scope.engine, tools, network, scope.labels, scope.cancel),
         )
         credentials = turn_credentials(setup.secret, scope.prefix)
-        servers = _ice_servers(plan, network.host(80), *credentials)
-        return replace(
+        servers = _ice_servers(plan, plan.turn, network.host(80), *credentials)
+        wiring = replace(
             setup.wiring,
             environment={
                 **ice_environment(self.scenario, servers, plan.relay_only),
                 **setup.wiring.environment,
             },
         )
+        if plan.drop_client_udp:  # the server's own network lets UDP through
+            udp = _ice_servers(plan, "udp", network.host(80), *credentials)
+            own = ice_environment(self.scenario, udp, plan.relay_only)
+            wiring = replace(wiring, server_environment={"ICE_SERVERS": own["ICE_SERVERS"]})
+        return wiring
 
     def _build(
         self,
@@ -135,8 +140,9 @@ class Routed:
         extra: dict[str, str] = dict(plan.environment)
         if plan.stun or plan.turn:
             tls = None
-            if plan.turn == "tls" and self.authority is not None:
+            if plan.turn in ("tcp", "tls") and self.authority is not None:
                 tls = self.authority.issue(network.host(80))
+            if plan.turn == "tls" and self.authority is not None:
                 extra["ICE_CA_PEM"] = self.authority.pem
             builder.turn_server(secret, tls)
         if plan.ipv6:
@@ -192,16 +198,18 @@ def turn_credentials(secret: str, cell: str, valid_s: int = 3600) -> tuple[str, 
 IceServers = list[dict[str, str | list[str]]]
 
 
-def _ice_servers(plan: Plan, address: str, user: str, password: str) -> IceServers:
+def _ice_servers(
+    plan: Plan, turn: str | None, address: str, user: str, password: str
+) -> IceServers:
     servers: IceServers = []
     if plan.stun:
         servers.append({"urls": [f"stun:{address}:{TURN_PORT}"]})
-    if plan.turn:
+    if turn:
         url = {
             "udp": f"turn:{address}:{TURN_PORT}?transport=udp",
             "tcp": f"turn:{address}:{TURN_SECURE_PORT}?transport=tcp",
             "tls": f"turns:{address}:{TURN_SECURE_PORT}?transport=tcp",
-        }[plan.turn]
+        }[turn]
         servers.append({"urls": [url], "username": user, "credential": password})
     return servers
 
@@ -240,10 +248,12 @@ def _ipv6_wiring(
         f"ip route add {network.host(254)}/32 dev eth0",
         "ip route del default || true",
     ]
-    client = builder.holder("client", 10, v4, ipv6=True)
-    server = builder.holder("server", 70, v4, ipv6=True)
+    shows = "ip -6 -o addr show dev eth0 scope link | awk '{print \"link-local\", $4}'"
+    client = builder.holder("client", 10, [*v4, shows], ipv6=True)
+    server = builder.holder("server", 70, [*v4, shows], ipv6=True)
     builder.wait_ready()
     server6, client6 = network.host6(70), network.host6(10)
+    linked = builder.link_local()
     return Wiring(
         server=Attachment(join=server),
         client=Attachment(join=client),
@@ -251,7 +261,13 @@ def _ipv6_wiring(
         server_host=server6,
         probe=(network.host(70), SERVER_PORT),
         bridge=network.bridge,
-        endpoints=Endpoints(server=server6, client=client6, paths=plan.paths),
+        endpoints=Endpoints(
+            server=server6,
+            client=client6,
+            paths=plan.paths,
+            server_also=linked.get("server-netns", frozenset()),
+            client_also=linked.get("client-netns", frozenset()),
+        ),
         environment={**ice_environment("ipv6"), **extra},
     )
 
@@ -345,6 +361,7 @@ class Builder:
         ]  # fmt: skip
         files = {}
         if tls:
+            # 443 takes TURN over TCP and over TLS alike (coturn tells them apart).
             files = {"/etc/turn/cert.pem": tls[0], "/etc/turn/key.pem": tls[1]}
             command += [
                 f"--tls-listening-port={TURN_SECURE_PORT}",
@@ -353,7 +370,7 @@ class Builder:
                 "--no-dtls",
             ]
         else:
-            command += [f"--alt-listening-port={TURN_SECURE_PORT}", "--no-tls", "--no-dtls"]
+            command += ["--no-tls", "--no-dtls"]
         self.start(
             "turn",
             command,
@@ -362,6 +379,17 @@ class Builder:
             ready=b"Total General servers",  # once its listeners are up
             files=files,
         )
+
+    def link_local(self) -> dict[str, frozenset[str]]:
+        """The IPv6 link-local addresses the holders printed ("link-local fe80::…/64"):
+        peers may use them as host candidates too."""
+        found: dict[str, frozenset[str]] = {}
+        for role, container, _ in self.started:
+            lines = container.logs().text.decode(errors="replace").splitlines()
+            found[role] = frozenset(
+                line.split()[1].split("/")[0] for line in lines if line.startswith("link-local ")
+            )
+        return found
 
     def wait_ready(self) -> None:
         for role, container, marker in self.started:

@@ -41,6 +41,7 @@ class Wiring:
     bridge: str
     endpoints: Endpoints
     environment: Mapping[str, str] = field(default_factory=dict)  # for both peers
+    server_environment: Mapping[str, str] = field(default_factory=dict)  # the server's own
 
 
 @dataclass(frozen=True)

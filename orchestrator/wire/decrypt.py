@@ -114,9 +114,9 @@ def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
     for packet in packets if isinstance(packets, list) else []:
         layers = packet.get("_source", {}).get("layers", {})
         src, dst, time = _addresses(layers)
-        if dst == endpoints.server and src in client_faces:
+        if dst in endpoints.own(of_client=False) and src in client_faces:
             sender = "client"
-        elif dst == endpoints.client and src in server_faces:
+        elif dst in endpoints.own(of_client=True) and src in server_faces:
             sender = "server"
         else:
             continue

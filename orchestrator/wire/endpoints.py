@@ -15,11 +15,17 @@ class Endpoints:
     relay: frozenset[str] = frozenset()  # the TURN server's addresses
     client_leg_hidden: bool = False  # the client reaches the relay over TCP/TLS only
     paths: frozenset[str] = frozenset()  # what may carry the traffic (empty: anything)
+    server_also: frozenset[str] = frozenset()  # more addresses of its own (IPv6 link-local)
+    client_also: frozenset[str] = frozenset()
+
+    def own(self, of_client: bool) -> frozenset[str]:
+        """Every address of the peer's own interface."""
+        if of_client:
+            return frozenset({self.client}) | self.client_also
+        return frozenset({self.server}) | self.server_also
 
     def faces(self, of_client: bool) -> frozenset[str]:
         """The sources a peer's traffic legitimately arrives from at the other peer: its
-        own address, or (behind a NAT) its NAT's public one, or the relay."""
-        own, public = (
-            (self.client, self.client_public) if of_client else (self.server, self.server_public)
-        )
-        return (public or frozenset({own})) | self.relay
+        own addresses, or (behind a NAT) its NAT's public one, or the relay."""
+        public = self.client_public if of_client else self.server_public
+        return (public or self.own(of_client)) | self.relay

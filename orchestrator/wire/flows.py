@@ -100,12 +100,12 @@ def _sender(
     server_faces: frozenset[str],
 ) -> str | None:
     """'client' or 'server' for a packet at its observation point, else None."""
-    if datagram.dst == endpoints.server and datagram.src in client_faces:
+    if datagram.dst in endpoints.own(of_client=False) and datagram.src in client_faces:
         return "client"
     if endpoints.client_leg_hidden:
-        if datagram.src == endpoints.server and datagram.dst in endpoints.relay:
+        if datagram.src in endpoints.own(of_client=False) and datagram.dst in endpoints.relay:
             return "server"
-    elif datagram.dst == endpoints.client and datagram.src in server_faces:
+    elif datagram.dst in endpoints.own(of_client=True) and datagram.src in server_faces:
         return "server"
     return None
 

@@ -42,19 +42,20 @@ class Exchange:
         return None
 
 
-def exchanges(segments: tuple[Segment, ...], server: str, port: int) -> list[Exchange]:
-    """Every request that reached `server`:`port`, with its response, in time order."""
+def exchanges(segments: tuple[Segment, ...], server: frozenset[str], port: int) -> list[Exchange]:
+    """Every request that reached the server (any of its addresses) on `port`, with its
+    response, in time order."""
     streams: dict[tuple[str, int, str, int], list[Segment]] = {}
     for segment in segments:
-        if (segment.dst == server and segment.dport == port) or (
-            segment.src == server and segment.sport == port
+        if (segment.dst in server and segment.dport == port) or (
+            segment.src in server and segment.sport == port
         ):
             streams.setdefault((segment.src, segment.sport, segment.dst, segment.dport), []).append(
                 segment
             )
     found: list[Exchange] = []
     for (src, sport, dst, dport), requests_part in streams.items():
-        if dst != server:
+        if dst not in server:
             continue
         responses_part = streams.get((dst, dport, src, sport), [])
         requests = _messages(_stream(requests_part), is_request=True)

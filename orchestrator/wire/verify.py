@@ -37,7 +37,7 @@ def verify(inputs: Inputs) -> Verification:
     except CaptureUnreadable as error:
         return _nothing(f"capture unreadable: {error}")
     flows = sort_flows(packets.datagrams, inputs.endpoints)
-    signalling = exchanges(packets.segments, inputs.endpoints.server, SIGNALLING_PORT)
+    signalling = exchanges(packets.segments, inputs.endpoints.own(of_client=False), SIGNALLING_PORT)
     gaps = _transport_gaps(flows)
     details: list[str] = []
     measures: list[tuple[str, float]] = []
