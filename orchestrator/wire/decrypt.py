@@ -96,6 +96,10 @@ def tshark_arguments(pcap: str, keylog: str) -> list[str]:
         # retransmission, and its payload must be dissected both times.
         "-o",
         "sctp.tsn_analysis:FALSE",
+        # DTLS a TURN server relays arrives in ChannelData or Data indications: when
+        # both peers relay, that is the only form in which it reaches either of them.
+        "--enable-heuristic",
+        "dtls_stun",
     ]
     for heuristic in HEURISTICS_OFF:
         arguments += ["--disable-heuristic", heuristic]
