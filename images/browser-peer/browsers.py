@@ -9,7 +9,9 @@ only adds noise and delay).
 """
 
 import os
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +34,47 @@ class Browser:
     package: str  # the Debian package it comes from (for versions.json)
     env: dict[str, str] = field(default_factory=dict)
     sidecar_packages: tuple[str, ...] = ()  # Debian packages of the sidecars (versions.json)
+    keylog: bool = False  # writes WebRTC's DTLS secrets to $SSLKEYLOGFILE (keylog.py)
 
     def command(self, url: str, profile: Path) -> list[str]:
         raise NotImplementedError
 
     def prepare_profile(self, profile: Path) -> None:
-        """Fill the fresh, empty profile directory before the browser starts."""
+        """Create the profile directory (it does not exist yet) before the browser starts."""
+        profile.mkdir()
+
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        """The NSS database whose trust this browser's TURN-over-TLS connections use."""
+        raise NotImplementedError
+
+    def trust_ca(self, pem: str, profile: Path, home: Path, scratch: Path) -> str:
+        """Trust every certificate of the PEM text as a CA (ICE_CA_PEM: the TURN server's
+        TLS issuer) in the browser's NSS database, with Debian's certutil. Returns what
+        was done, for the log; raises RuntimeError if certutil fails."""
+        certificates = re.findall(
+            r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+        if not certificates:
+            raise RuntimeError("ICE_CA_PEM holds no PEM certificate")
+        db = self.nss_db(profile, home)
+        db.mkdir(parents=True, exist_ok=True)
+        certutil = ["certutil", "-d", f"sql:{db}"]
+        try:
+            if not (db / "cert9.db").exists():
+                subprocess.run([*certutil, "-N", "--empty-password"], check=True,
+                               capture_output=True, text=True, timeout=30)
+            for index, certificate in enumerate(certificates):
+                path = scratch / f"ice-ca-{index}.pem"
+                path.write_text(certificate + "\n")
+                subprocess.run([*certutil, "-A", "-n", f"interop-ice-ca-{index}", "-t", "C,,",
+                                "-i", str(path)], check=True, capture_output=True, text=True,
+                               timeout=30)
+            listed = subprocess.run([*certutil, "-L"], check=True, capture_output=True,
+                                    text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or ""
+            raise RuntimeError(f"certutil failed: {error} {detail.strip()}") from error
+        names = [line.split()[0] for line in listed.splitlines() if line.startswith("interop-ice-ca")]
+        return f"{len(certificates)} CA certificate(s) trusted in {db}: {', '.join(names)}"
 
     def sidecars(self, root: Path) -> list[Sidecar]:
         """Helper processes to start first (root: this start's private temp directory)."""
@@ -72,6 +109,12 @@ class Chromium(Browser):
             url,
         ]
 
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        # Chromium on Linux reads user-added trust anchors from the NSS database in
+        # $HOME/.pki/nssdb; its TURN-over-TLS sockets are verified by the network
+        # service's certificate verifier, like HTTPS (see images/chromium/README.md).
+        return home / ".pki" / "nssdb"
+
 
 class Firefox(Browser):
     def command(self, url: str, profile: Path) -> list[str]:
@@ -79,7 +122,13 @@ class Firefox(Browser):
 
     def prepare_profile(self, profile: Path) -> None:
         # Every preference the peer needs is in firefox-user.js, documented there.
+        profile.mkdir()
         shutil.copy(HERE / "firefox-user.js", profile / "user.js")
+
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        # Firefox keeps its certificate trust in the profile (cert9.db); its WebRTC
+        # TURN-over-TLS connections are verified against it like any TLS connection.
+        return profile
 
     def sidecars(self, root: Path) -> list[Sidecar]:
         # Firefox's WebAudio needs a real audio output stream: with no sound server its
@@ -107,6 +156,7 @@ BROWSERS: dict[str, Browser] = {
             "MOZ_DISABLE_AUTO_SAFE_MODE": "1",  # never start in safe mode after a kill
         },
         sidecar_packages=("pulseaudio",),
+        keylog=True,  # NSS honours SSLKEYLOGFILE for WebRTC's DTLS too (README.md)
     ),
 }
 
