@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PROFILE_TEMPLATE = HERE / "profile-template"  # made at build time by make_profile.py
+EXTRA_FLAGS = os.environ.get("PEER_BROWSER_FLAGS", "").split()  # experiments only
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,18 @@ class Browser:
     def command(self, url: str, profile: Path) -> list[str]:
         raise NotImplementedError
 
+    def warm_up_command(self, profile: Path) -> list[str]:
+        """A run that fills a profile and exits by itself (make_profile.py, build time)."""
+        raise NotImplementedError
+
     def prepare_profile(self, profile: Path) -> None:
-        """Create the profile directory (it does not exist yet) before the browser starts."""
-        profile.mkdir()
+        """Create the profile directory (it does not exist yet) before the browser starts:
+        a copy of the template made at build time if there is one (a first start in an
+        empty profile spends seconds creating databases and caches), else empty."""
+        if PROFILE_TEMPLATE.is_dir():
+            shutil.copytree(PROFILE_TEMPLATE, profile, symlinks=True)
+        else:
+            profile.mkdir()
 
     def nss_db(self, profile: Path, home: Path) -> Path:
         """The NSS database whose trust this browser's TURN-over-TLS connections use."""
@@ -106,6 +117,7 @@ class Chromium(Browser):
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
             "--password-store=basic", "--use-mock-keychain",
+            *EXTRA_FLAGS,
             url,
         ]
 
@@ -118,11 +130,17 @@ class Chromium(Browser):
 
 class Firefox(Browser):
     def command(self, url: str, profile: Path) -> list[str]:
-        return [self.binary, "--headless", "--no-remote", "--profile", str(profile), url]
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
+                *EXTRA_FLAGS, url]
+
+    def warm_up_command(self, profile: Path) -> list[str]:
+        # --screenshot loads the page, saves a picture and quits cleanly.
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
+                "--screenshot", str(profile.parent / "warm-up.png"), "about:blank"]
 
     def prepare_profile(self, profile: Path) -> None:
         # Every preference the peer needs is in firefox-user.js, documented there.
-        profile.mkdir()
+        super().prepare_profile(profile)
         shutil.copy(HERE / "firefox-user.js", profile / "user.js")
 
     def nss_db(self, profile: Path, home: Path) -> Path:

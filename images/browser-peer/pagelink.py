@@ -177,7 +177,7 @@ class BrowserProcess:
         self._readers: list[asyncio.Task] = []
         self._root = Path(tempfile.mkdtemp(prefix=f"{browser.name}-"))
         self.keylog: KeyLogTail | None = None
-        self.started_at = 0.0
+        self.started_at = self.started_wall = 0.0
 
     async def _spawn(self, name: str, command: list[str], env: dict[str, str],
                      keep_output: bool) -> asyncio.subprocess.Process:
@@ -220,7 +220,7 @@ class BrowserProcess:
         env.update(self.browser.sidecar_env(self._root))
         command = self.browser.command(url, profile)
         log.info("starting %s: %s", self.browser.name, " ".join(command))
-        self.started_at = time.monotonic()
+        self.started_at, self.started_wall = time.monotonic(), time.time()
         await self._spawn(self.browser.name, command, env, keep_output=True)
 
     async def _read_output(self, name: str, process: asyncio.subprocess.Process,
@@ -287,7 +287,11 @@ async def start_browser(cell: Environment, timeout: float) -> tuple[Page, Browse
         await process.stop()
         await page.stop()
         raise
-    log.info("%s ready in %.1f s: %s", browser.name, time.monotonic() - process.started_at,
-             ready.get("userAgent"))
+    # Where start-up time goes: the browser until it requests the page, then the page
+    # (load, scripts, the self-test's ICE gathering).
+    navigation = float(ready.get("navigationStart") or 0) / 1000 - process.started_wall
+    log.info("%s ready in %.1f s (page requested after %.1f s, self-test %.2f s): %s",
+             browser.name, time.monotonic() - process.started_at, navigation,
+             float(ready.get("selfTestMs") or 0) / 1000, ready.get("userAgent"))
     log.info("page self-test gathered: %s", ready.get("gathered"))
     return page, process

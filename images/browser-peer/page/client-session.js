@@ -65,27 +65,34 @@ async function trickle(ctx) {
   return 'offer sent before gathering, candidates trickled by PATCH, P echoed';
 }
 
-/** The ufrag of the selected pair's local candidate, if the browser's stats show it. */
-async function selectedLocalUfrag(pc) {
+/** The ufrags of the selected pair's candidates ({local, remote}), null without one. */
+async function selectedPair(pc) {
   const stats = await pc.getStats();
   let pairId = null;
   stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
   if (!pairId) stats.forEach((s) => { if (s.type === 'candidate-pair' && s.selected) pairId = s.id; });
   const pair = pairId && stats.get(pairId);
-  const local = pair && stats.get(pair.localCandidateId);
-  return local ? local.usernameFragment : undefined;
+  if (!pair) return null;
+  const ufrag = (id) => (stats.get(id) || {}).usernameFragment;
+  return {local: ufrag(pair.localCandidateId), remote: ufrag(pair.remoteCandidateId)};
 }
 
-/** Waits until the connection is connected on the new ICE credentials (when visible). */
-async function awaitRestarted(ctx, pc, watch, ufrag) {
-  ctx.status(`waiting for the restarted ICE (ufrag ${ufrag}) to connect`);
+/**
+ * Waits until the connection is connected on the new ICE credentials of both sides:
+ * the selected pair's candidates carry the new ufrags (where the browser's stats show
+ * candidate ufrags; Firefox's do not, then connected again is all that can be seen).
+ */
+async function awaitRestarted(ctx, pc, watch, local, remote) {
   for (;;) {
     await ctx.guard(watch.connected());
-    const selected = await selectedLocalUfrag(pc);
-    if (selected === ufrag) return `the selected pair uses the new ufrag ${ufrag}`;
-    if (selected === undefined && ['connected', 'completed'].includes(pc.iceConnectionState)) {
-      return 'connected again (this browser\'s stats do not show the selected pair\'s ufrag)';
+    const pair = await selectedPair(pc);
+    if (pair && pair.local === local && pair.remote === remote) {
+      return `the selected pair uses the new ufrags ${local} (ours) and ${remote} (the server's)`;
     }
+    if (pair && pair.local === undefined && ['connected', 'completed'].includes(pc.iceConnectionState)) {
+      return 'connected again (this browser\'s stats do not show candidate ufrags)';
+    }
+    ctx.status(`waiting for a selected pair with the new ufrags ${local}/${remote}; selected: ${pair ? `${pair.local}/${pair.remote}` : 'none'}`);
     await ctx.guard(sleep(100));
   }
 }
@@ -111,7 +118,7 @@ async function iceRestart(ctx) {
   if (reply.ufrag === iceCredentials(previous).ufrag) throw new TestFailed(`the server kept its ice-ufrag ${reply.ufrag}`);
   log(`server restarted: ufrag ${iceCredentials(previous).ufrag} -> ${reply.ufrag}, ${reply.sections.reduce((n, s) => n + s.candidates.length, 0)} candidate(s)`);
   await applyAnswer(pc, {type: 'answer', sdp: replaceIce(previous, reply)});
-  const how = await awaitRestarted(ctx, pc, watch, ufrag);
+  const how = await awaitRestarted(ctx, pc, watch, ufrag, reply.ufrag);
   await echoOnce(ctx, channel, inbox, `restart:${P()}`, '"restart:" + P');
   return `P echoed, ICE restarted by PATCH (${how}), "restart:" + P echoed on the same channel`;
 }

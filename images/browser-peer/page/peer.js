@@ -31,8 +31,10 @@ socket = new WebSocket(`ws://${location.host}/ws`);
 socket.addEventListener('open', async () => {
   try {
     CONFIG = await (await fetch('/config')).json();
+    const selfTestStart = performance.now();
     const gathered = await selfTest();
-    send({op: 'ready', userAgent: navigator.userAgent, visibility: document.visibilityState, gathered});
+    send({op: 'ready', userAgent: navigator.userAgent, visibility: document.visibilityState, gathered,
+      navigationStart: performance.timeOrigin, selfTestMs: performance.now() - selfTestStart});
   } catch (e) {
     send({op: 'fatal', reason: `WebRTC does not work in this page: ${describe(e)}`});
   }
