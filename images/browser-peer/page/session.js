@@ -87,6 +87,10 @@ async function negotiate(pc, session) {
   const offer = pc.localDescription;
   log(`offer ready: ${summarize(offer.sdp)}`);
   if (hostCandidatesHidden(offer.sdp)) log('WARNING: host candidates are mDNS .local names');
+  if (!/^a=candidate:/m.test(offer.sdp)) {
+    const servers = CONFIG.ice_servers.map((s) => [].concat(s.urls).join(' ')).join(', ') || 'none';
+    throw new TestFailed(`ICE gathering produced no candidate (policy ${CONFIG.ice_transport_policy}, ICE servers: ${servers}): no TURN allocation succeeded`);
+  }
   const answer = await session.offer(offer);
   log(`answer: ${summarize(answer.sdp)}`);
   await applyAnswer(pc, answer);
