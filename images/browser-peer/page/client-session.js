@@ -71,7 +71,13 @@ async function selectedPair(pc) {
   let pairId = null;
   stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
   if (!pairId) stats.forEach((s) => { if (s.type === 'candidate-pair' && s.selected) pairId = s.id; });
-  const pair = pairId && stats.get(pairId);
+  let pair = pairId && stats.get(pairId);
+  if (!pair) { // no selected pair in the stats: the nominated one that last received
+    stats.forEach((s) => {
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded'
+          && (!pair || (s.lastPacketReceivedTimestamp || 0) > (pair.lastPacketReceivedTimestamp || 0))) pair = s;
+    });
+  }
   if (!pair) return null;
   const ufrag = (id) => (stats.get(id) || {}).usernameFragment;
   return {local: ufrag(pair.localCandidateId), remote: ufrag(pair.remoteCandidateId)};
@@ -89,8 +95,10 @@ async function awaitRestarted(ctx, pc, watch, local, remote) {
     if (pair && pair.local === local && pair.remote === remote) {
       return `the selected pair uses the new ufrags ${local} (ours) and ${remote} (the server's)`;
     }
-    if (pair && pair.local === undefined && ['connected', 'completed'].includes(pc.iceConnectionState)) {
-      return 'connected again (this browser\'s stats do not show candidate ufrags)';
+    const shown = pair ? [[pair.local, local], [pair.remote, remote]].filter(([got]) => got !== undefined) : [];
+    if (pair && shown.length < 2 && shown.every(([got, want]) => got === want)
+        && ['connected', 'completed'].includes(pc.iceConnectionState)) {
+      return `connected again (this browser's stats show ${shown.length ? 'only one' : 'no'} candidate ufrag of the selected pair)`;
     }
     ctx.status(`waiting for a selected pair with the new ufrags ${local}/${remote}; selected: ${pair ? `${pair.local}/${pair.remote}` : 'none'}`);
     await ctx.guard(sleep(100));
