@@ -84,7 +84,8 @@ class Browser:
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", "") or ""
             raise RuntimeError(f"certutil failed: {error} {detail.strip()}") from error
-        names = [line.split()[0] for line in listed.splitlines() if line.startswith("interop-ice-ca")]
+        names = [line.split()[0] for line in listed.splitlines()
+                 if line.startswith("interop-ice-ca")]
         return f"{len(certificates)} CA certificate(s) trusted in {db}: {', '.join(names)}"
 
     def sidecars(self, root: Path) -> list[Sidecar]:

@@ -33,9 +33,10 @@ def main() -> None:
         env = {**os.environ, **browser.env, "HOME": scratch}
         started = time.monotonic()
         run = subprocess.run(browser.warm_up_command(profile), env=env, capture_output=True,
-                             text=True, timeout=300)
+                             text=True, timeout=300, check=False)
         if run.returncode != 0:
-            sys.exit(f"warm-up run failed ({run.returncode}): {run.stdout[-2000:]} {run.stderr[-2000:]}")
+            sys.exit(f"warm-up run failed ({run.returncode}): "
+                     f"{run.stdout[-2000:]} {run.stderr[-2000:]}")
         for name in TRANSIENT:
             path = profile / name
             if path.is_dir() and not path.is_symlink():

@@ -7,6 +7,7 @@ Messages are JSON objects with an `op`; a request carries an `id` and is answere
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import json
 import logging
@@ -19,9 +20,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
-
 import browsers
+from aiohttp import web
 from environment import Environment
 from keylog import KeyLogTail
 
@@ -158,10 +158,8 @@ class Page:
     async def _answer_http(self, message: dict) -> None:
         assert self.on_http is not None
         reply = await self.on_http(message)
-        try:
+        with contextlib.suppress(PageGone, ConnectionError):  # the test is over anyway
             await self.send({"op": "reply", "id": message.get("id"), **reply})
-        except (PageGone, ConnectionError):
-            pass
 
 
 class BrowserProcess:
@@ -252,10 +250,8 @@ class BrowserProcess:
         for process in reversed(self._processes):  # the browser first, then its sidecars
             if process.returncode is not None:
                 continue
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # the profile is thrown away anyway
-            except ProcessLookupError:
-                pass
+            with contextlib.suppress(ProcessLookupError):  # the profile is thrown away anyway
+                os.killpg(process.pid, signal.SIGKILL)
             try:
                 await asyncio.wait_for(process.wait(), 5)
             except TimeoutError:

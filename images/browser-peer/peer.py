@@ -16,20 +16,20 @@ out), 127 for a test case this peer cannot run. The server exits non-zero if the
 browser dies.
 """
 
+# ruff: noqa: E402 (the clock starts before the slow imports)
 import time
 
 STARTED = time.monotonic()  # the client's time budget counts from here, before the imports
 
-import asyncio  # noqa: E402 (slow imports after the clock starts)
+import asyncio
 import logging
 import os
 import signal
 import sys
 
 import aiohttp
-from aiohttp import web
-
 import environment
+from aiohttp import web
 from pagelink import PageGone, TestFailed, first_of, start_browser
 from server import SessionServer
 
@@ -142,7 +142,9 @@ class HttpForPage:
                 return {"error": f"{method} {url} failed: {type(problem).__name__} {problem}"}
 
 
-async def client_session(cell: environment.Environment, budget: float) -> tuple[str, str, list[str]]:
+async def client_session(
+    cell: environment.Environment, budget: float
+) -> tuple[str, str, list[str]]:
     """Run one test case in the page; (verdict PASS/FAIL/UNSUPPORTED, detail, report lines)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget - (time.monotonic() - STARTED)
@@ -165,7 +167,8 @@ async def client_session(cell: environment.Environment, budget: float) -> tuple[
         if first == "stop":
             return "FAIL", "terminated by a signal", page.lines
         result = page.result.result()
-        verdict = "PASS" if result.get("ok") else "UNSUPPORTED" if result.get("unsupported") else "FAIL"
+        verdict = "PASS" if result.get("ok") else (
+            "UNSUPPORTED" if result.get("unsupported") else "FAIL")
         return verdict, str(result.get("detail")), page.lines
     except (TestFailed, PageGone) as problem:
         return "FAIL", str(problem), page.lines
@@ -191,7 +194,7 @@ async def run_client(cell: environment.Environment, budget: float) -> int:
 def main() -> int:
     setup_logging()
     role = sys.argv[1] if len(sys.argv) > 1 else "server"
-    if not (role == "server" and len(sys.argv) == 2 or role == "client" and len(sys.argv) == 3):
+    if not ((role == "server" and len(sys.argv) == 2) or (role == "client" and len(sys.argv) == 3)):
         print("usage: peer.py server | peer.py client <server offer URL>", file=sys.stderr)
         return EXIT_FAILED
     try:

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import web
-
 from pagelink import Page, PageGone
 
 ANSWER_TIMEOUT_S = 15.0  # the page's reply to one request
@@ -74,7 +73,8 @@ class SessionServer:
         if kind != "offer":
             return error(400, f"expected type 'offer', got {kind!r}")
         session = Session(secrets.token_hex(6))
-        log.info("session %s: offer from %s (%d bytes of SDP)", session.id, request.remote, len(sdp))
+        log.info("session %s: offer from %s (%d bytes of SDP)",
+                 session.id, request.remote, len(sdp))
         log.debug("session %s: offer SDP:\n%s", session.id, sdp)
         reply = await self.ask({"op": "offer", "session": session.id, "sdp": sdp},
                                f"session {session.id}: answer")
