@@ -5,6 +5,7 @@ const MIN_PACKETS = 50;
 const MIN_FRAMES = {audio: 25, video: 10};
 const CODECS = {audio: 'audio/opus', video: 'video/VP8'};
 const LAST_WINDOW_MS = 5000; // MEDIA_DURATION: echoes must still arrive in the last 5 s
+const STATS_TIMEOUT_MS = 3000; // a stats call that never resolves fails the test by name
 
 /** A 440 Hz tone from WebAudio: no device, nothing fetched. */
 async function toneTrack() {
@@ -119,7 +120,10 @@ function checkAnswer(pc, transceiver, kind) {
  * audio that were not concealment: (totalSamplesReceived - concealedSamples) / (clockRate / 50).
  */
 async function echoedStats(transceiver, kind, negotiated) {
-  const report = await transceiver.receiver.getStats();
+  let timer;
+  const report = await Promise.race([transceiver.receiver.getStats(), new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new TestFailed(`RTCRtpReceiver.getStats() did not resolve within ${STATS_TIMEOUT_MS / 1000} s`)), STATS_TIMEOUT_MS);
+  })]).finally(() => clearTimeout(timer));
   let inbound = null;
   report.forEach((s) => {
     if (s.type === 'inbound-rtp' && (s.kind || s.mediaType) === kind) inbound = s;
@@ -167,7 +171,9 @@ async function awaitEcho(ctx, transceiver, kind, negotiated, label = '') {
     ctx.report(`RECEIVED${label}`, `RECEIVED:${label} packets=${got.packets} frames=${frames}`);
     if (now - lastLog > 1000) {
       lastLog = now;
-      ctx.status(`echoed ${kind}: packets=${got.packets} frames=${frames} after ${((now - started) / 1000).toFixed(1)} s${got.note ? ` (${got.note})` : ''}`);
+      const text = `echoed ${kind}: packets=${got.packets} frames=${frames} after ${((now - started) / 1000).toFixed(1)} s${got.note ? ` (${got.note})` : ''}`;
+      log(text);
+      ctx.status(text);
     }
     const enough = got.packets >= MIN_PACKETS && got.frames !== null && got.frames >= MIN_FRAMES[kind];
     const longEnough = now - started >= durationMs && (durationMs === 0 || stillArriving(history, now));
