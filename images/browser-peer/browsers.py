@@ -9,11 +9,15 @@ only adds noise and delay).
 """
 
 import os
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PROFILE_TEMPLATE = HERE / "profile-template"  # made at build time by make_profile.py
+EXTRA_FLAGS = os.environ.get("PEER_BROWSER_FLAGS", "").split()  # experiments only
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,57 @@ class Browser:
     package: str  # the Debian package it comes from (for versions.json)
     env: dict[str, str] = field(default_factory=dict)
     sidecar_packages: tuple[str, ...] = ()  # Debian packages of the sidecars (versions.json)
+    keylog: bool = False  # writes WebRTC's DTLS secrets to $SSLKEYLOGFILE (keylog.py)
 
     def command(self, url: str, profile: Path) -> list[str]:
         raise NotImplementedError
 
+    def warm_up_command(self, profile: Path) -> list[str]:
+        """A run that fills a profile and exits by itself (make_profile.py, build time)."""
+        raise NotImplementedError
+
     def prepare_profile(self, profile: Path) -> None:
-        """Fill the fresh, empty profile directory before the browser starts."""
+        """Create the profile directory (it does not exist yet) before the browser starts:
+        a copy of the template made at build time if there is one (a first start in an
+        empty profile spends seconds creating databases and caches), else empty."""
+        if PROFILE_TEMPLATE.is_dir():
+            shutil.copytree(PROFILE_TEMPLATE, profile, symlinks=True)
+        else:
+            profile.mkdir()
+
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        """The NSS database whose trust this browser's TURN-over-TLS connections use."""
+        raise NotImplementedError
+
+    def trust_ca(self, pem: str, profile: Path, home: Path, scratch: Path) -> str:
+        """Trust every certificate of the PEM text as a CA (ICE_CA_PEM: the TURN server's
+        TLS issuer) in the browser's NSS database, with Debian's certutil. Returns what
+        was done, for the log; raises RuntimeError if certutil fails."""
+        certificates = re.findall(
+            r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+        if not certificates:
+            raise RuntimeError("ICE_CA_PEM holds no PEM certificate")
+        db = self.nss_db(profile, home)
+        db.mkdir(parents=True, exist_ok=True)
+        certutil = ["certutil", "-d", f"sql:{db}"]
+        try:
+            if not (db / "cert9.db").exists():
+                subprocess.run([*certutil, "-N", "--empty-password"], check=True,
+                               capture_output=True, text=True, timeout=30)
+            for index, certificate in enumerate(certificates):
+                path = scratch / f"ice-ca-{index}.pem"
+                path.write_text(certificate + "\n")
+                subprocess.run([*certutil, "-A", "-n", f"interop-ice-ca-{index}", "-t", "C,,",
+                                "-i", str(path)], check=True, capture_output=True, text=True,
+                               timeout=30)
+            listed = subprocess.run([*certutil, "-L"], check=True, capture_output=True,
+                                    text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or ""
+            raise RuntimeError(f"certutil failed: {error} {detail.strip()}") from error
+        names = [line.split()[0] for line in listed.splitlines()
+                 if line.startswith("interop-ice-ca")]
+        return f"{len(certificates)} CA certificate(s) trusted in {db}: {', '.join(names)}"
 
     def sidecars(self, root: Path) -> list[Sidecar]:
         """Helper processes to start first (root: this start's private temp directory)."""
@@ -69,17 +118,40 @@ class Chromium(Browser):
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
             "--password-store=basic", "--use-mock-keychain",
+            # Even with the flags above, Chromium 156 looks up accounts.google.com,
+            # update.googleapis.com and clients2.google.com (~50 DNS queries per cell,
+            # seen in captures); these names fail at once instead. No test uses them.
+            "--host-resolver-rules=MAP *.google.com ~NOTFOUND, MAP *.googleapis.com ~NOTFOUND",
+            *EXTRA_FLAGS,
             url,
         ]
+
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        # Chromium on Linux reads user-added trust anchors from the NSS database in
+        # $HOME/.pki/nssdb; its TURN-over-TLS sockets are verified by the network
+        # service's certificate verifier, like HTTPS (see images/chromium/README.md).
+        return home / ".pki" / "nssdb"
 
 
 class Firefox(Browser):
     def command(self, url: str, profile: Path) -> list[str]:
-        return [self.binary, "--headless", "--no-remote", "--profile", str(profile), url]
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
+                *EXTRA_FLAGS, url]
+
+    def warm_up_command(self, profile: Path) -> list[str]:
+        # --screenshot loads the page, saves a picture and quits cleanly.
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
+                "--screenshot", str(profile.parent / "warm-up.png"), "about:blank"]
 
     def prepare_profile(self, profile: Path) -> None:
         # Every preference the peer needs is in firefox-user.js, documented there.
+        super().prepare_profile(profile)
         shutil.copy(HERE / "firefox-user.js", profile / "user.js")
+
+    def nss_db(self, profile: Path, home: Path) -> Path:
+        # Firefox keeps its certificate trust in the profile (cert9.db); its WebRTC
+        # TURN-over-TLS connections are verified against it like any TLS connection.
+        return profile
 
     def sidecars(self, root: Path) -> list[Sidecar]:
         # Firefox's WebAudio needs a real audio output stream: with no sound server its
@@ -107,6 +179,7 @@ BROWSERS: dict[str, Browser] = {
             "MOZ_DISABLE_AUTO_SAFE_MODE": "1",  # never start in safe mode after a kill
         },
         sidecar_packages=("pulseaudio",),
+        keylog=True,  # NSS honours SSLKEYLOGFILE for WebRTC's DTLS too (README.md)
     ),
 }
 

@@ -88,6 +88,10 @@ user_pref("app.shield.optoutstudies.enabled", false);
 user_pref("messaging-system.rsexperimentloader.enabled", false);
 user_pref("nimbus.enabled", false);
 user_pref("services.settings.server", "data:,#remote-settings-dummy/v1");
+// Firefox 153 still looks up firefox.settings.services.mozilla.com (4-5 DNS queries per
+// cell, seen in captures) despite the pref above: these names now resolve to localhost,
+// where nothing listens, so nothing about them reaches the cell network.
+user_pref("network.dns.localDomains", "firefox.settings.services.mozilla.com,content-signature-2.cdn.mozilla.net,push.services.mozilla.com,incoming.telemetry.mozilla.org,aus5.mozilla.org,detectportal.firefox.com");
 user_pref("services.sync.enabled", false);
 user_pref("identity.fxaccounts.enabled", false);
 // Speculative connections, prefetching, DNS over HTTPS, geolocation, push

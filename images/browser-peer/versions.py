@@ -20,7 +20,8 @@ def main() -> None:
     requested = sys.argv[2] if len(sys.argv) > 2 else ""
     # e.g. "Chromium 150.0.7815.65 built on Debian ..." / "Mozilla Firefox 140.5.0esr"
     banner = subprocess.run([browser.binary, "--version"], capture_output=True, text=True,
-                            timeout=120, env={**browser.env, "HOME": "/tmp", "PATH": "/usr/bin:/bin"})
+                            timeout=120, check=False,
+                            env={**browser.env, "HOME": "/tmp", "PATH": "/usr/bin:/bin"})
     match = re.search(r"\d+(\.\d+)+\w*", banner.stdout)
     if not match:
         sys.exit(f"cannot read the version from {browser.binary} --version: "
