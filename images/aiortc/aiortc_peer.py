@@ -29,7 +29,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.rtcdatachannel import RTCDataChannel
 from aiortc.sdp import candidate_from_sdp
 from interop_peer.channels import ChannelPipe
-from interop_peer.client import run_client
+from interop_peer.client import exit_with, run_client
 from interop_peer.contract import EXIT_FAILED, Env, Unsupported, setup_logging, verdict
 from interop_peer.keylog import follow_keylog
 from interop_peer.messages import BULK_LOW
@@ -221,7 +221,8 @@ def main() -> int:
     if role == "server":
         serve(env, new_peer)
         return 0
-    return asyncio.run(run_client(env, new_peer, UNSUPPORTED))
+    exit_with(asyncio.run(run_client(env, new_peer, UNSUPPORTED)))
+    return EXIT_FAILED  # not reached
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -22,6 +24,7 @@ from .contract import (
     Env,
     TestFailed,
     Unsupported,
+    process_age,
     verdict,
 )
 from .keylog import flush_keylogs
@@ -40,6 +43,7 @@ from .signalling import Answer, Session, post_offer, require_session
 
 log = logging.getLogger("client")
 PeerFactory = Callable[[str], Peer]
+CLOSE_TIMEOUT_S = 3.0
 
 
 class Client:
@@ -86,12 +90,13 @@ class Client:
         check_echo(message, await peer.guard(pipe.receive()), what)
 
     async def close_all(self) -> None:
+        """Close every peer, each within CLOSE_TIMEOUT_S: the verdict must not wait on it."""
         for peer in self.peers:
             peer.mark_closing()
             try:
-                await peer.close()
+                await asyncio.wait_for(peer.close(), CLOSE_TIMEOUT_S)
             except Exception as problem:  # closing is best effort once the verdict is known
-                log.warning("closing %s: %s", peer.name, problem)
+                log.warning("closing %s: %s", peer.name, repr(problem))
 
 
 def check_echo(sent: Message, got: Message, what: str) -> None:
@@ -152,9 +157,13 @@ async def datachannel_binary(client: Client) -> str:
     await client.connect(peer)
     await client.open(peer, pipe)
     sent = m.binary_messages(client.env.payload)
-    for message in sent:
-        pipe.send(message)
     names = ("P", "the empty message", "bytes 00..ff")
+    for index, (message, name) in enumerate(zip(sent, names, strict=True)):
+        try:
+            pipe.send(message)
+        except TestFailed as problem:
+            before = f" (after sending {' and '.join(names[:index])})" if index else ""
+            raise TestFailed(f"cannot send {name} as binary{before}: {problem}") from None
     for message, name in zip(sent, names, strict=True):
         client.step = f"the echo of {name} (binary) on {pipe.label!r}"
         check_echo(message, await peer.guard(pipe.receive()), f"{name} (binary)")
@@ -485,31 +494,40 @@ async def run_client(
     if env.test_case not in TESTS or reason:
         verdict("UNSUPPORTED", f"{env.test_case}: {reason or 'unknown test case'}")
         return EXIT_UNSUPPORTED
+    # The verdict must be out before TEST_TIMEOUT, start-up and closing included.
+    budget = env.budget_s - process_age() - CLOSE_TIMEOUT_S
     async with aiohttp.ClientSession() as http:
         client = Client(env, http, new_peer)
         try:
-            kind, text = "PASS", await asyncio.wait_for(TESTS[env.test_case](client), env.budget_s)
-        except TimeoutError:
-            state = client.peers[-1].state if client.peers else "no peer connection"
-            kind, text = (
-                "FAIL",
-                (
-                    f"no result within {env.budget_s:.0f}s, waiting for "
-                    f"{client.step} (connection state {state})"
-                ),
-            )
-        except Unsupported as problem:
-            kind, text = "UNSUPPORTED", str(problem)
-        except TestFailed as problem:
-            kind, text = "FAIL", str(problem)
-        except Exception as problem:  # a stack error is this test's failure, with its name
-            log.exception("unexpected error")
-            kind, text = (
-                "FAIL",
-                (f"{type(problem).__name__}: {problem} (while waiting for {client.step})"),
-            )
+            kind, text = await outcome(client, budget)
         finally:
             await client.close_all()
             flush_keylogs()
     verdict(kind, f"{env.test_case}: {text}")
     return {"PASS": EXIT_PASSED, "UNSUPPORTED": EXIT_UNSUPPORTED}.get(kind, EXIT_FAILED)
+
+
+async def outcome(client: Client, budget: float) -> tuple[str, str]:
+    """(verdict kind, reason) of running the client's test case within budget seconds."""
+    try:
+        return "PASS", await asyncio.wait_for(TESTS[client.env.test_case](client), budget)
+    except TimeoutError:
+        state = client.peers[-1].state if client.peers else "no peer connection"
+        return "FAIL", (
+            f"no result within {budget:.0f}s, waiting for {client.step} (connection state {state})"
+        )
+    except Unsupported as problem:
+        return "UNSUPPORTED", str(problem)
+    except TestFailed as problem:
+        return "FAIL", str(problem)
+    except Exception as problem:  # a stack error is this test's failure, with its name
+        log.exception("unexpected error")
+        return "FAIL", f"{type(problem).__name__}: {problem} (while waiting for {client.step})"
+
+
+def exit_with(code: int) -> None:
+    """Leave at once after the verdict: a stack's teardown (threads, finalizers) can hang
+    on a broken association, and the orchestrator waits for the process to end."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

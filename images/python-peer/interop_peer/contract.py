@@ -11,8 +11,10 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .messages import make_payload
 
@@ -109,6 +111,20 @@ class Env:
     def text(self) -> str:
         """P as a string (it is printable ASCII, contract section 2.1)."""
         return self.payload.decode("ascii")
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux /proc), 0 if unknown.
+
+    The orchestrator's TEST_TIMEOUT clock starts with the container, so a client's own
+    budget must subtract its start-up (imports of a media stack take seconds under load).
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:

@@ -99,6 +99,15 @@ class Peer:
     def feed_channel(self, pipe: ChannelPipe) -> None:
         call_soon(self.loop, self.remote_channels.put_nowait, pipe)
 
+    def feed_error(self, reason: str) -> None:
+        """The stack reported an error that ends the connection: the failure's reason."""
+        call_soon(self.loop, self._on_error, reason)
+
+    def _on_error(self, reason: str) -> None:
+        if not self.failed.done():
+            self.failed.set_exception(TestFailed(reason))
+        self._on_state("failed")
+
     def _on_state(self, state: str) -> None:
         if state == self.state:
             return
@@ -118,6 +127,7 @@ class Peer:
     async def guard(self, awaitable: Awaitable[T]) -> T:
         """Await awaitable, but fail as soon as the connection fails or closes."""
         task = asyncio.ensure_future(awaitable)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no warning
         done, _ = await asyncio.wait({task, self.failed}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             return task.result()
