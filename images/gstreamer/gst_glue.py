@@ -7,6 +7,7 @@ loop with `call_soon_threadsafe`, so the test logic never runs on a GStreamer th
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import threading
@@ -29,11 +30,43 @@ log = logging.getLogger("gst")
 
 @functools.cache
 def start_glib() -> threading.Thread:
-    """Gst.init and one GLib main loop thread for bus watches and GLib timeouts (once)."""
+    """Gst.init and one GLib main loop thread for bus watches and GLib timeouts (once).
+
+    GStreamer's own debug messages (GST_DEBUG, ERROR level in the image) go through
+    Python's logging, so that they keep their place among the peer's lines and the
+    verdict stays the last line; the recent ones explain a failed connection.
+    """
     Gst.init(None)
+    Gst.debug_remove_log_function(None)
+    Gst.debug_add_log_function(_log_gstreamer, None)
     thread = threading.Thread(target=GLib.MainLoop().run, name="glib", daemon=True)
     thread.start()
     return thread
+
+
+_recent_errors: collections.deque[str] = collections.deque(maxlen=3)
+_gst_log = logging.getLogger("gstreamer")
+
+
+def _log_gstreamer(
+    category: Gst.DebugCategory,
+    level: Gst.DebugLevel,
+    file: str,
+    function: str,
+    line: int,
+    _: object,
+    message: Gst.DebugMessage,
+    *__: object,
+) -> None:
+    text = f"{category.get_name()} {file}:{line}:{function}: {message.get()}"
+    _gst_log.log(logging.ERROR if level <= Gst.DebugLevel.ERROR else logging.INFO, "%s", text)
+    if level <= Gst.DebugLevel.ERROR:
+        _recent_errors.append(message.get() or "")
+
+
+def recent_errors() -> str:
+    """GStreamer's last ERROR messages, e.g. OpenSSL's reason for a failed handshake."""
+    return " | ".join(dict.fromkeys(_recent_errors))
 
 
 def promise(

@@ -25,6 +25,7 @@ from gst_glue import (
     description,
     enum_nick,
     promise,
+    recent_errors,
     sdp_text,
     start_glib,
 )
@@ -40,6 +41,7 @@ from interop_peer.server import serve
 
 log = logging.getLogger("gst-peer")
 CLOSE_TIMEOUT_S = 3.0
+FAILURE_DETAIL_S = 0.5  # how long a failure waits for GStreamer's explanation
 
 # What webrtcbin cannot do, with the evidence (README.md has the details).
 UNSUPPORTED = {
@@ -115,10 +117,7 @@ class GstPeer(Peer):
             "on-ice-candidate",
             lambda _, mline, candidate: call_soon(self.loop, self._on_candidate, mline, candidate),
         )
-        webrtc.connect(
-            "notify::connection-state",
-            lambda *_: self.feed_state(enum_nick(webrtc.props.connection_state)),
-        )
+        webrtc.connect("notify::connection-state", lambda *_: self._on_connection_state())
         webrtc.connect(
             "notify::ice-connection-state",
             lambda *_: log.info(
@@ -139,13 +138,28 @@ class GstPeer(Peer):
             lambda _, message: log.warning("%s: %s", self.name, message.parse_warning()[0].message),
         )
 
+    def _on_connection_state(self) -> None:
+        state = enum_nick(self.webrtc.props.connection_state)
+        if state == "failed":
+            call_soon(self.loop, self._fail_soon, "connection failed")
+        else:
+            self.feed_state(state)
+
+    def _fail_soon(self, what: str) -> None:
+        """Fail after a moment, with the error GStreamer logs or posts just after it."""
+
+        def fail() -> None:
+            errors = recent_errors()
+            self.feed_error(f"{what}; GStreamer: {errors}" if errors else what)
+
+        self.loop.call_later(FAILURE_DETAIL_S, fail)
+
     def _on_bus_error(self, _: Gst.Bus, message: Gst.Message) -> None:
         error, debug = message.parse_error()
         log.error("%s: %s (%s)", self.name, error.message, debug)
         detail = (debug or "").rsplit(":\n", 1)[-1].strip()  # e.g. "Failed to send data"
-        self.feed_error(
-            f"GStreamer error from {message.src.get_name()}: {error.message} ({detail})"
-        )
+        what = f"GStreamer error from {message.src.get_name()}: {error.message} ({detail})"
+        call_soon(self.loop, self._fail_soon, what)
 
     def _on_candidate(self, mline: int, candidate: str) -> None:
         """webrtcbin signals the end of gathering with an empty candidate."""
