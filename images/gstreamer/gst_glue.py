@@ -44,7 +44,7 @@ def start_glib() -> threading.Thread:
     return thread
 
 
-_recent_errors: collections.deque[str] = collections.deque(maxlen=3)
+_recent_errors: collections.deque[str] = collections.deque(maxlen=5)
 _gst_log = logging.getLogger("gstreamer")
 
 
