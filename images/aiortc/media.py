@@ -24,8 +24,9 @@ class ToneTrack(MediaStreamTrack):
         self._samples = int(AUDIO_PTIME * SAMPLE_RATE)
         period = SAMPLE_RATE / TONE_HZ
         # 20 ms of 440 Hz is 8.8 periods; a whole second repeats exactly, so cycle through it.
-        self._pcm = array("h", (int(8000 * math.sin(2 * math.pi * i / period))
-                                for i in range(SAMPLE_RATE)))
+        self._pcm = array(
+            "h", (int(8000 * math.sin(2 * math.pi * i / period)) for i in range(SAMPLE_RATE))
+        )
         self._timestamp = 0
         self._start: float | None = None
 
@@ -39,7 +40,7 @@ class ToneTrack(MediaStreamTrack):
             await asyncio.sleep(self._start + self._timestamp / SAMPLE_RATE - time.time())
         offset = self._timestamp % SAMPLE_RATE
         frame = AudioFrame(format="s16", layout="mono", samples=self._samples)
-        frame.planes[0].update(self._pcm[offset:offset + self._samples].tobytes())
+        frame.planes[0].update(self._pcm[offset : offset + self._samples].tobytes())
         frame.pts = self._timestamp
         frame.sample_rate = SAMPLE_RATE
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)

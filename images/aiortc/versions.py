@@ -4,5 +4,15 @@ import json
 import platform
 from importlib.metadata import version
 
-NAMES = ("aiortc", "aioice", "aiohttp", "av", "pylibsrtp", "cryptography")
-print(json.dumps({"python": platform.python_version(), **{n: version(n) for n in NAMES}}))
+from OpenSSL import SSL
+
+NAMES = ("aiortc", "aioice", "aiohttp", "av", "pylibsrtp", "cryptography", "pyOpenSSL")
+print(
+    json.dumps(
+        {
+            "python": platform.python_version(),
+            **{name.lower(): version(name) for name in NAMES},
+            "openssl": SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode(),
+        }
+    )
+)
