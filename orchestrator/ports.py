@@ -54,6 +54,7 @@ class Attachment:
     ipv4: str | None = None
     ipv6: str | None = None
     join: str | None = None
+    hosts: tuple[tuple[str, str], ...] = ()  # /etc/hosts entries: (name, address)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,13 @@ def _placement(client: docker.DockerClient, spec: ContainerSpec) -> dict[str, An
         ipv4_address=where.ipv4,
         ipv6_address=where.ipv6,
     )
-    return {"network": where.network, "networking_config": {where.network: endpoint}}
+    placement: dict[str, Any] = {
+        "network": where.network,
+        "networking_config": {where.network: endpoint},
+    }
+    if where.hosts:
+        placement["extra_hosts"] = dict(where.hosts)
+    return placement
 
 
 def _confinement(spec: ContainerSpec) -> dict[str, Any]:

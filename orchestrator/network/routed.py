@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from orchestrator.config import SERVER_PORT
 from orchestrator.errors import EngineError
 from orchestrator.network.slots import Fresh, Networks
-from orchestrator.network.tls import Authority
+from orchestrator.network.tls import TURN_NAME, Authority
 from orchestrator.network.topology import CellNetwork, CellScope, Wiring, ice_environment
 from orchestrator.ports import (
     ROLE_LABEL,
@@ -145,6 +145,9 @@ class Routed:
             if plan.turn == "tls" and self.authority is not None:
                 extra["ICE_CA_PEM"] = self.authority.pem
             builder.turn_server(secret, tls)
+            # Peers in a holder's namespace share its /etc/hosts: `turns:` needs a name
+            # (Firefox refuses TLS to a bare address; so do most TLS clients' name checks).
+            builder.hosts = ((TURN_NAME, network.host(80)),)
         if plan.ipv6:
             return Setup(_ipv6_wiring(builder, network, plan, extra), secret)
         if plan.client_nat:
@@ -208,7 +211,7 @@ def _ice_servers(
         url = {
             "udp": f"turn:{address}:{TURN_PORT}?transport=udp",
             "tcp": f"turn:{address}:{TURN_SECURE_PORT}?transport=tcp",
-            "tls": f"turns:{address}:{TURN_SECURE_PORT}?transport=tcp",
+            "tls": f"turns:{TURN_NAME}:{TURN_SECURE_PORT}?transport=tcp",
         }[turn]
         servers.append({"urls": [url], "username": user, "credential": password})
     return servers
@@ -285,6 +288,7 @@ class Builder:
     keep: bool
     cancel: threading.Event
     started: list[tuple[str, RunningContainer, bytes]] = field(default_factory=list)
+    hosts: tuple[tuple[str, str], ...] = ()  # names the peers' namespaces resolve
 
     def start(
         self,
@@ -297,6 +301,7 @@ class Builder:
         files: Mapping[str, bytes] | None = None,
         ipv6: bool = False,
         aliases: tuple[str, ...] = (),
+        hosts: tuple[tuple[str, str], ...] = (),
     ) -> str:
         name = f"{self.prefix}.{role}"
         spec = ContainerSpec(
@@ -307,6 +312,7 @@ class Builder:
                 aliases=aliases,
                 ipv4=self.network.host(host) if host is not None else None,
                 ipv6=self.network.host6(host) if ipv6 and host is not None else None,
+                hosts=hosts,
             ),
             labels={**self.labels, ROLE_LABEL: role},
             command=tuple(command),
@@ -328,6 +334,7 @@ class Builder:
             Privileges(("NET_ADMIN", "SETPCAP"), PEER_SYSCTLS),
             environment={"HOLD_DROP": "1"},
             ipv6=ipv6,
+            hosts=self.hosts,
         )
 
     def router(
