@@ -72,6 +72,21 @@ def test_turn_channel_data_is_unwrapped() -> None:
     assert unwrap_turn(b"\x40\x00\x00\x03abc\x00") == b"abc"
 
 
+@pytest.mark.parametrize("message_type", [b"\x00\x16", b"\x00\x17"])  # Send, Data indication
+def test_turn_indications_are_unwrapped(message_type: bytes) -> None:
+    peer = bytes.fromhex("0020 0008 0001 e2a1 e112a643")  # XOR-PEER-ADDRESS
+    data = bytes.fromhex("0013 0003") + b"abc\x00"  # DATA, padded to 4 bytes
+    body = peer + data
+    header = message_type + len(body).to_bytes(2, "big") + bytes.fromhex("2112a442") + bytes(12)
+    assert unwrap_turn(header + body) == b"abc"
+
+
+def test_a_stun_error_response_is_not_unwrapped() -> None:
+    data = bytes.fromhex("0013 0003") + b"abc\x00"
+    header = b"\x01\x17" + len(data).to_bytes(2, "big") + bytes.fromhex("2112a442") + bytes(12)
+    assert unwrap_turn(header + data) is None
+
+
 def test_the_payload_echoed_at_its_size_is_a_sized_pass() -> None:
     wire = check(handshake() + association() + echo(len(PAYLOAD)))
     assert wire.verified, wire.missing
