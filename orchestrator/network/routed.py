@@ -145,8 +145,8 @@ class Routed:
             if plan.turn == "tls" and self.authority is not None:
                 extra["ICE_CA_PEM"] = self.authority.pem
             builder.turn_server(secret, tls)
-            # Peers in a holder's namespace share its /etc/hosts: `turns:` needs a name
-            # (Firefox refuses TLS to a bare address; so do most TLS clients' name checks).
+            # `turns:` needs a name (Firefox refuses TLS to a bare address): peers in a
+            # holder's namespace share its /etc/hosts, and Docker's DNS knows the alias.
             builder.hosts = ((TURN_NAME, network.host(80)),)
         if plan.ipv6:
             return Setup(_ipv6_wiring(builder, network, plan, extra), secret)
@@ -385,6 +385,8 @@ class Builder:
             Privileges(("NET_BIND_SERVICE",)),
             ready=b"Total General servers",  # once its listeners are up
             files=files,
+            # Resolvers that skip /etc/hosts (Chromium's for TURN) ask Docker's DNS.
+            aliases=(TURN_NAME,),
         )
 
     def link_local(self) -> dict[str, frozenset[str]]:

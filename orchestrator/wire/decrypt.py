@@ -113,16 +113,11 @@ def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
     except ValueError:
         return []
     found: list[Chunk] = []
-    client_faces = endpoints.faces(of_client=True)
-    server_faces = endpoints.faces(of_client=False)
     for packet in packets if isinstance(packets, list) else []:
         layers = packet.get("_source", {}).get("layers", {})
         src, dst, time = _addresses(layers)
-        if dst in endpoints.own(of_client=False) and src in client_faces:
-            sender = "client"
-        elif dst in endpoints.own(of_client=True) and src in server_faces:
-            sender = "server"
-        else:
+        sender = endpoints.sender(src, dst)
+        if sender is None:
             continue
         found += _packet_chunks(layers, time, sender)
     return found

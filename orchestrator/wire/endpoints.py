@@ -29,3 +29,17 @@ class Endpoints:
         own addresses, or (behind a NAT) its NAT's public one, or the relay."""
         public = self.client_public if of_client else self.server_public
         return (public or self.own(of_client)) | self.relay
+
+    def sender(self, src: str, dst: str) -> str | None:
+        """'client' or 'server' for a packet seen at `src` → `dst`, counted once: where it
+        reaches the receiving peer, or, when the client's leg to the relay is hidden in
+        TCP/TLS, where the server's packet leaves toward the relay. None for any other
+        hop (the same packet before a NAT, or between a peer and the relay)."""
+        if dst in self.own(of_client=False) and src in self.faces(of_client=True):
+            return "client"
+        if self.client_leg_hidden:
+            if src in self.own(of_client=False) and dst in self.relay:
+                return "server"
+        elif dst in self.own(of_client=True) and src in self.faces(of_client=False):
+            return "server"
+        return None

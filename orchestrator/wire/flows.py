@@ -83,31 +83,13 @@ class Flows:
 def sort_flows(datagrams: tuple[Datagram, ...], endpoints: Endpoints) -> Flows:
     flows = Flows()
     pending: dict[bytes, str] = {}  # STUN transaction -> who asked
-    client_faces, server_faces = endpoints.faces(of_client=True), endpoints.faces(of_client=False)
     for datagram in datagrams:
-        sender = _sender(datagram, endpoints, client_faces, server_faces)
+        sender = endpoints.sender(datagram.src, datagram.dst)
         if sender is None:
             continue
         direction = flows.client_to_server if sender == "client" else flows.server_to_client
         _add(flows, direction, sender, datagram, pending)
     return flows
-
-
-def _sender(
-    datagram: Datagram,
-    endpoints: Endpoints,
-    client_faces: frozenset[str],
-    server_faces: frozenset[str],
-) -> str | None:
-    """'client' or 'server' for a packet at its observation point, else None."""
-    if datagram.dst in endpoints.own(of_client=False) and datagram.src in client_faces:
-        return "client"
-    if endpoints.client_leg_hidden:
-        if datagram.src in endpoints.own(of_client=False) and datagram.dst in endpoints.relay:
-            return "server"
-    elif datagram.dst in endpoints.own(of_client=True) and datagram.src in server_faces:
-        return "server"
-    return None
 
 
 def _add(

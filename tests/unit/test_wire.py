@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,18 @@ def test_every_test_case_in_the_matrix_has_a_rule_and_the_contract_shows_them() 
         0
     ]
     assert block.strip() == evidence_table().strip(), "run scripts/render_contract.py"
+
+
+def test_a_hidden_client_leg_is_read_where_the_server_sends_toward_the_relay() -> None:
+    hidden = Endpoints(
+        server="10.0.0.70",
+        client="10.0.0.10",
+        relay=frozenset({"10.0.0.80"}),
+        client_leg_hidden=True,
+    )
+    assert hidden.sender("10.0.0.80", "10.0.0.70") == "client"
+    assert hidden.sender("10.0.0.70", "10.0.0.80") == "server"
+    assert hidden.sender("10.0.0.80", "10.0.0.10") is None  # not seen over TLS anyway
+    visible = replace(hidden, client_leg_hidden=False)
+    assert visible.sender("10.0.0.70", "10.0.0.80") is None  # counted on arrival instead
+    assert visible.sender("10.0.0.80", "10.0.0.10") == "server"
