@@ -226,6 +226,10 @@ def client_routes(network: CellNetwork, plan: Plan) -> list[str]:
 def server_routes(network: CellNetwork, plan: Plan) -> list[str]:
     if plan.server_nat:
         return [*_only(network, "128/26"), f"ip route replace default via {network.host(129)}"]
+    if plan.client_nat:
+        # A public host has a default route (Firefox gathers nothing without one); the
+        # only router is the client's NAT, which forwards nothing unsolicited inward.
+        return [*_only(network, "64/26"), f"ip route replace default via {network.host(65)}"]
     return [*_only(network, "64/26"), "ip route del default || true"]
 
 

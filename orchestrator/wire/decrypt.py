@@ -119,7 +119,28 @@ def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
         sender = endpoints.sender(src, dst)
         if sender is None:
             continue
-        found += _packet_chunks(layers, time, sender)
+        for holder in _sctp_holders(layers):
+            found += _packet_chunks(holder, time, sender)
+    return found
+
+
+def _sctp_holders(layers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dicts that hold a packet's SCTP layers: the packet's own layers, or, for DTLS a
+    TURN server relayed in a Send or Data indication, the STUN DATA attribute's subtree
+    (tshark nests the dissection there)."""
+    if "sctp" in layers:
+        return [layers]
+    found: list[dict[str, Any]] = []
+    pending: list[Any] = [layers.get("stun")]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if "sctp" in item:
+                found.append(item)
+            else:
+                pending += list(item.values())
+        elif isinstance(item, list):
+            pending += item
     return found
 
 

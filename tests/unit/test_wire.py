@@ -303,3 +303,18 @@ def test_a_hidden_client_leg_is_read_where_the_server_sends_toward_the_relay() -
     visible = replace(hidden, client_leg_hidden=False)
     assert visible.sender("10.0.0.70", "10.0.0.80") is None  # counted on arrival instead
     assert visible.sender("10.0.0.80", "10.0.0.10") == "server"
+
+
+def test_sctp_inside_turn_data_indications_is_read() -> None:
+    """A real capture (Firefox server relaying through Send/Data indications, Pion client,
+    nat-symmetric): tshark nests the decrypted SCTP under the STUN DATA attribute."""
+    relayed = (Path(__file__).parent / "data" / "tshark-relayed.json").read_text()
+    endpoints = Endpoints(
+        "198.19.85.130",
+        "198.19.85.10",
+        server_public=frozenset({"198.19.85.66"}),
+        client_public=frozenset({"198.19.85.65"}),
+        relay=frozenset({"198.19.85.80"}),
+    )
+    found = [(m.sender, len(m.data)) for m in messages(chunks(relayed, endpoints)) if m.ppid == 51]
+    assert found == [("client", 807), ("server", 807)]
