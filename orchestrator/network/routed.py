@@ -166,6 +166,7 @@ class Routed:
             client_public=frozenset({network.host(65)}) if plan.client_nat else frozenset(),
             relay=frozenset({network.host(80)}) if plan.turn else frozenset(),
             client_leg_hidden=plan.drop_client_udp,
+            relay_transport=plan.turn or "",
             paths=plan.paths,
         )
         wiring = Wiring(

@@ -14,6 +14,7 @@ class Endpoints:
     client_public: frozenset[str] = frozenset()
     relay: frozenset[str] = frozenset()  # the TURN server's addresses
     client_leg_hidden: bool = False  # the client reaches the relay over TCP/TLS only
+    relay_transport: str = ""  # how the client must reach the relay: "udp", "tcp", "tls"
     paths: frozenset[str] = frozenset()  # what may carry the traffic (empty: anything)
     server_also: frozenset[str] = frozenset()  # more addresses of its own (IPv6 link-local)
     client_also: frozenset[str] = frozenset()

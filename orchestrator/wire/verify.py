@@ -12,6 +12,7 @@ from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.flows import Flows, sort_flows
 from orchestrator.wire.mediachecks import check_media
 from orchestrator.wire.packets import CaptureUnreadable, read_pcap
+from orchestrator.wire.relayleg import relay_leg_gaps
 from orchestrator.wire.rules import RULES, CellFacts, Level, Rule
 from orchestrator.wire.sessionchecks import CHECKS, Session
 from orchestrator.wire.signalling import Exchange, exchanges
@@ -69,6 +70,7 @@ def verify(inputs: Inputs) -> Verification:
             f"the traffic went {path or 'nowhere'}, but this scenario allows only "
             + " or ".join(sorted(allowed))
         )
+    gaps += relay_leg_gaps(packets.segments, inputs.endpoints)
     if packets.damage:
         (gaps if gaps else details).append(packets.damage)
     return Verification(

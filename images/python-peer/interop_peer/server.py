@@ -195,11 +195,11 @@ class SignallingServer:
 
 
 def serve(env: Env, new_peer: PeerFactory) -> None:
-    """Listen on 0.0.0.0:8080 until killed."""
+    """Listen on 8080, IPv4 and IPv6 (the `ipv6` scenario), until killed."""
     server = SignallingServer(env, new_peer)
     web.run_app(
         server.app,
-        host="0.0.0.0",
+        host=["0.0.0.0", "::"],
         port=PORT,
         print=lambda _: log.info("listening on %d (test case %s)", PORT, env.test_case),
     )
