@@ -22,6 +22,7 @@ from orchestrator.runs import RunRequest, run_matrix
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PROJECT = load_matrix(REPO / "matrix.yaml")
 
 SETTINGS = f"""\
 settings:
@@ -45,14 +46,16 @@ def matrix(tests: Mapping[str, float], *entries: str) -> str:
 
 
 def real(name: str, roles: str = "server: all, client: all") -> str:
-    """An entry for one of the project's implementation images."""
-    if name in ("chromium", "firefox"):  # built from images/ with their own Dockerfile
-        source = (
-            f"    build: {REPO / 'images'}\n"
-            f"    dockerfile: {REPO / 'images' / name / 'Dockerfile'}\n"
-        )
-    else:
-        source = f"    build: {REPO / 'images' / name}\n"
+    """An entry for one of the project's implementation images, built the way the
+    project's matrix.yaml builds it (context, Dockerfile, build arguments)."""
+    entry = PROJECT.implementation(name)
+    assert entry.build_context is not None, f"{name} is not built from source"
+    source = f"    build: {entry.build_context}\n"
+    if entry.dockerfile:
+        source += f"    dockerfile: {entry.build_context / entry.dockerfile}\n"
+    if entry.build_args:
+        arguments = ", ".join(f"{key}: {value!r}" for key, value in entry.build_args)
+        source += f"    build_args: {{{arguments}}}\n"
     return f"  {name}:\n{source}    roles: {{{roles}}}\n"
 
 
