@@ -48,7 +48,7 @@ async function judge(ctx, budgetMs) {
     timer = setTimeout(() => {
       const where = ctx.peers.length ? ctx.peers[ctx.peers.length - 1].transportSummary() : 'no peer connection yet';
       const progress = ctx.progress ? `; ${ctx.progress()}` : '';
-      reject(new TestFailed(`no result within ${Math.round(budgetMs / 1000)}s (${where}${progress})`));
+      reject(new TestFailed(`no result within ${Math.round(process.uptime())}s (${where}${progress})`));
     }, budgetMs);
   });
   try {
@@ -84,7 +84,8 @@ async function runClient(adapter) {
     return EXIT_UNSUPPORTED;
   }
   log.info(`${adapter.describe()}, node ${process.versions.node}, test ${ctx.test}, ` +
-    `payload ${ctx.payload.length} bytes${ctx.payloadGiven ? '' : ' (made up: no TEST_PAYLOAD)'}`);
+    `payload ${ctx.payload.length} bytes${ctx.payloadGiven ? '' : ' (made up: no TEST_PAYLOAD)'}, ` +
+    `loaded in ${process.uptime().toFixed(1)}s`);
   const [code, verdict] = await judge(ctx, clientBudgetMs());
   for (const line of ctx.lines.values()) contractLine(line);
   await Promise.race([Promise.all(ctx.peers.map(async (p) => p.close())).catch(() => {}), sleep(CLOSE_WAIT_MS)]);

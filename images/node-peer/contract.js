@@ -75,10 +75,14 @@ function numberFromEnv(name, fallback, env = process.env) {
   return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
-/** The client's own budget: 80 % of TEST_TIMEOUT, so its verdict lands before the kill. */
+/**
+ * What is left of the client's budget, 80 % of TEST_TIMEOUT counted from the process's
+ * start (loading a stack can take seconds on a busy machine), so its verdict lands
+ * before the orchestrator's kill.
+ */
 function clientBudgetMs(env = process.env) {
   const timeout = numberFromEnv('TEST_TIMEOUT', DEFAULT_TIMEOUT_S, env) || DEFAULT_TIMEOUT_S;
-  return 800 * timeout;
+  return Math.max(1000, 800 * timeout - Math.round(process.uptime() * 1000));
 }
 
 /** A parsed URL of one of the ICE servers, e.g. turn:host:3478?transport=tcp. */
