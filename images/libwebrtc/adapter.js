@@ -53,17 +53,31 @@ class WrtcChannel extends Channel {
   close() { this.dc.close(); }
 }
 
-/** 10 ms of a 440 Hz tone at 48 kHz, mono 16-bit, every 10 ms. */
-function startTone(source) {
+/**
+ * Calls unit(index) on a wall-clock schedule, every `intervalMs`, catching up when the
+ * event loop was late (a busy machine must not slow the media down). Returns the timer.
+ */
+function paced(intervalMs, unit) {
+  const started = Date.now();
+  let index = 0;
+  const tick = () => {
+    const due = Math.floor((Date.now() - started) / intervalMs) + 1;
+    while (index < due) unit(index++);
+  };
+  tick();
+  return setInterval(tick, Math.max(5, Math.floor(intervalMs / 2)));
+}
+
+/** A 440 Hz tone at 48 kHz, mono 16-bit, handed over 10 ms at a time. */
+function startTone(source, onChunk) {
   const samples = new Int16Array(480);
-  let chunk = 0;
-  return setInterval(() => {
+  return paced(10, (chunk) => {
     for (let i = 0; i < samples.length; i += 1) {
       samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (chunk * 480 + i)) / 48000));
     }
-    chunk += 1;
     source.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
-  }, 10);
+    onChunk();
+  });
 }
 
 /** A 320x240 I420 pattern at 20 fps: a bar moving over a shifting background. */
@@ -71,17 +85,15 @@ function startPattern(source, onFrame) {
   const width = 320;
   const height = 240;
   const frame = new Uint8Array((width * height * 3) / 2);
-  let index = 0;
-  return setInterval(() => {
+  return paced(50, (index) => {
     const luma = frame.subarray(0, width * height);
     luma.fill((index * 3) % 200);
     const bar = (index * 8) % width;
     for (let y = 0; y < height; y += 1) luma.fill(235, y * width + bar, y * width + Math.min(width, bar + 24));
     frame.fill(64 + (index % 128), width * height);
-    index += 1;
     source.onFrame({ width, height, data: frame });
     onFrame();
-  }, 50);
+  });
 }
 
 /** The client's media: libwebrtc encodes the generated source and counts the echo. */
@@ -105,18 +117,12 @@ class WrtcMedia extends ClientMedia {
   start() {
     if (this.timer) return;
     const count = () => { this.sentCount += 1; };
-    if (this.kind === 'audio') {
-      this.timer = startTone(this.source);
-      this.counter = setInterval(count, 10);
-    } else {
-      this.timer = startPattern(this.source, count);
-    }
+    this.timer = this.kind === 'audio' ? startTone(this.source, count) : startPattern(this.source, count);
     this.peer.log.info(`sending a generated ${this.kind === 'audio' ? '440 Hz tone' : '320x240 pattern at 20 fps'} through libwebrtc's encoder`);
   }
 
   stop() {
     clearInterval(this.timer);
-    clearInterval(this.counter);
     this.timer = null;
   }
 
