@@ -128,23 +128,30 @@ class WeriftPeer extends Peer {
     this.pc = new RTCPeerConnection(weriftConfig(options));
     this.pendingLocal = null;
     this.logged = new Set();
-    this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') this.emitKeylogs();
-      this.setConnectionState(state);
-    });
+    this.hooked = new Set();
+    this.pc.connectionStateChange.subscribe((state) => this.setConnectionState(state));
     this.pc.onDataChannel.subscribe((dc) => this.emit('datachannel', new WeriftChannel(dc)));
     this.pc.onIceCandidate.subscribe((c) => this.emit('localcandidate', c && c.candidate ? normaliseCandidate(c.candidate) : null));
     if (options.role === 'server') this.pc.ontrack = (event) => echoMedia(this, event.track, event.transceiver);
     logIceServers(options);
   }
 
-  emitKeylogs() {
+  /**
+   * Prints each DTLS session's key log line as soon as its handshake is done (not at
+   * 'connected', which also waits for SCTP). Transports appear with descriptions, so
+   * this runs after every description step.
+   */
+  hookDtls() {
     for (const transport of this.pc.dtlsTransports) {
-      const line = keylogLine(transport.dtls);
-      if (line && !this.logged.has(line)) {
-        this.logged.add(line);
-        this.emit('keylog', line);
-      }
+      if (this.hooked.has(transport)) continue;
+      this.hooked.add(transport);
+      transport.onStateChange.subscribe((state) => {
+        const line = state === 'connected' ? keylogLine(transport.dtls) : null;
+        if (line && !this.logged.has(line)) {
+          this.logged.add(line);
+          this.emit('keylog', line);
+        }
+      });
     }
   }
 
@@ -166,6 +173,7 @@ class WeriftPeer extends Peer {
     this.pendingLocal = this.pc.setLocalDescription(offer);
     this.pendingLocal.catch(() => {});
     await Promise.race([this.pendingLocal, untilSet(() => this.pc.signalingState === 'have-local-offer')]);
+    this.hookDtls();
   }
 
   async acceptOffer(sdp) {
@@ -181,10 +189,14 @@ class WeriftPeer extends Peer {
       this.pc.addTrack(new MediaStreamTrack({ kind: transceiver.kind }));
     }
     this.pendingLocal = this.pc.setLocalDescription(await this.pc.createAnswer());
+    this.hookDtls();
     await this.pendingLocal;
   }
 
-  async acceptAnswer(sdp) { await this.pc.setRemoteDescription({ type: 'answer', sdp }); }
+  async acceptAnswer(sdp) {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this.hookDtls();
+  }
 
   async gatheringComplete(timeoutMs) {
     if (this.pendingLocal) await this.pendingLocal;
