@@ -212,6 +212,7 @@ class NdcPeer extends Peer {
     });
     this.keep = [this.pc];
     this.answered = new Set(); // server: mids with our own track
+    this.usedMids = []; // client: mids given to our own tracks
     this.pc.onStateChange((state) => this.setConnectionState(state));
     this.pc.onDataChannel((dc) => {
       this.keep.push(dc);
@@ -236,10 +237,10 @@ class NdcPeer extends Peer {
 
   /** The smallest numeric mid not used yet (libdatachannel needs one per Audio/Video). */
   nextMid() {
-    const used = new Set([...mids(this.localDescription() || ''), ...this.usedMids || []]);
+    const used = new Set([...mids(this.localDescription() || ''), ...this.usedMids]);
     let mid = 0;
     while (used.has(String(mid))) mid += 1;
-    this.usedMids = [...used, String(mid)];
+    this.usedMids.push(String(mid));
     return String(mid);
   }
 
