@@ -1,11 +1,14 @@
-"use strict";
-/** Prints the versions this image really installed, for the orchestrator to record. */
+'use strict';
+/** Prints the versions this image really installed, for /interop/versions.json. */
 
-const fs = require("fs");
-const path = require("path");
+const fs = require('fs');
+const path = require('path');
+const { installedVersion, printVersions } = require('./node-peer/versions');
 
-// werift's package "exports" hide its package.json from require(), so read the file.
-const installed = (name) =>
-  JSON.parse(fs.readFileSync(path.join(__dirname, "node_modules", name, "package.json"), "utf8")).version;
+const patches = fs.readdirSync(path.join(__dirname, 'patches')).filter((f) => f.endsWith('.patch')).sort();
 
-console.log(JSON.stringify({ werift: installed("werift"), node: process.versions.node }));
+printVersions({
+  werift: installedVersion(__dirname, 'werift'),
+  'werift patches': patches.map((f) => f.replace(/^werift-[^-]+-|\.patch$/g, '')).join(','),
+  node: process.versions.node,
+});
