@@ -63,7 +63,8 @@ class Browser:
         TLS issuer) in the browser's NSS database, with Debian's certutil. Returns what
         was done, for the log; raises RuntimeError if certutil fails."""
         certificates = re.findall(
-            r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+            r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S
+        )
         if not certificates:
             raise RuntimeError("ICE_CA_PEM holds no PEM certificate")
         db = self.nss_db(profile, home)
@@ -71,21 +72,41 @@ class Browser:
         certutil = ["certutil", "-d", f"sql:{db}"]
         try:
             if not (db / "cert9.db").exists():
-                subprocess.run([*certutil, "-N", "--empty-password"], check=True,
-                               capture_output=True, text=True, timeout=30)
+                subprocess.run(
+                    [*certutil, "-N", "--empty-password"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
             for index, certificate in enumerate(certificates):
                 path = scratch / f"ice-ca-{index}.pem"
                 path.write_text(certificate + "\n")
-                subprocess.run([*certutil, "-A", "-n", f"interop-ice-ca-{index}", "-t", "C,,",
-                                "-i", str(path)], check=True, capture_output=True, text=True,
-                               timeout=30)
-            listed = subprocess.run([*certutil, "-L"], check=True, capture_output=True,
-                                    text=True, timeout=30).stdout
+                subprocess.run(
+                    [
+                        *certutil,
+                        "-A",
+                        "-n",
+                        f"interop-ice-ca-{index}",
+                        "-t",
+                        "C,,",
+                        "-i",
+                        str(path),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+            listed = subprocess.run(
+                [*certutil, "-L"], check=True, capture_output=True, text=True, timeout=30
+            ).stdout
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", "") or ""
             raise RuntimeError(f"certutil failed: {error} {detail.strip()}") from error
-        names = [line.split()[0] for line in listed.splitlines()
-                 if line.startswith("interop-ice-ca")]
+        names = [
+            line.split()[0] for line in listed.splitlines() if line.startswith("interop-ice-ca")
+        ]
         return f"{len(certificates)} CA certificate(s) trusted in {db}: {', '.join(names)}"
 
     def sidecars(self, root: Path) -> list[Sidecar]:
@@ -102,9 +123,16 @@ class Chromium(Browser):
         return [
             self.binary,
             # Known to work as root in a container (see /work/shared/notes/build-facts.md).
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
             f"--user-data-dir={profile}",
             # Real host candidates: without this Chromium hides them behind mDNS names.
             "--disable-features=WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,"
@@ -112,12 +140,15 @@ class Chromium(Browser):
             # The page plays echoed media and runs WebAudio without a user gesture.
             "--autoplay-policy=no-user-gesture-required",
             # No permission prompt or real device if anything ever asks for one.
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
             # A headless page must not be throttled like a background tab: the canvas
             # animation and the stats polling run on timers.
-            "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+            "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding",
             "--disable-backgrounding-occluded-windows",
-            "--password-store=basic", "--use-mock-keychain",
+            "--password-store=basic",
+            "--use-mock-keychain",
             # Even with the flags above, Chromium 156 looks up accounts.google.com,
             # update.googleapis.com and clients2.google.com (~50 DNS queries per cell,
             # seen in captures); these names fail at once instead. No test uses them.
@@ -135,13 +166,28 @@ class Chromium(Browser):
 
 class Firefox(Browser):
     def command(self, url: str, profile: Path) -> list[str]:
-        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
-                *EXTRA_FLAGS, url]
+        return [
+            self.binary,
+            "--headless",
+            "--no-remote",
+            "--profile",
+            str(profile),
+            *EXTRA_FLAGS,
+            url,
+        ]
 
     def warm_up_command(self, profile: Path) -> list[str]:
         # --screenshot loads the page, saves a picture and quits cleanly.
-        return [self.binary, "--headless", "--no-remote", "--profile", str(profile),
-                "--screenshot", str(profile.parent / "warm-up.png"), "about:blank"]
+        return [
+            self.binary,
+            "--headless",
+            "--no-remote",
+            "--profile",
+            str(profile),
+            "--screenshot",
+            str(profile.parent / "warm-up.png"),
+            "about:blank",
+        ]
 
     def prepare_profile(self, profile: Path) -> None:
         # Every preference the peer needs is in firefox-user.js, documented there.
@@ -159,11 +205,22 @@ class Firefox(Browser):
         # driver), so the client's tone would never flow. A private PulseAudio daemon with
         # a null sink (paced by its own clock, output discarded) is that output.
         socket = root / "pulse.sock"
-        return [Sidecar("pulseaudio", [
-            "pulseaudio", "--daemonize=no", "-n", "--use-pid-file=no", "--exit-idle-time=-1",
-            "--log-target=stderr", "--load=module-null-sink sink_name=null rate=48000",
-            f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
-        ], socket)]
+        return [
+            Sidecar(
+                "pulseaudio",
+                [
+                    "pulseaudio",
+                    "--daemonize=no",
+                    "-n",
+                    "--use-pid-file=no",
+                    "--exit-idle-time=-1",
+                    "--log-target=stderr",
+                    "--load=module-null-sink sink_name=null rate=48000",
+                    f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}",
+                ],
+                socket,
+            )
+        ]
 
     def sidecar_env(self, root: Path) -> dict[str, str]:
         return {"PULSE_SERVER": f"unix:{root / 'pulse.sock'}"}
@@ -172,7 +229,9 @@ class Firefox(Browser):
 BROWSERS: dict[str, Browser] = {
     "chromium": Chromium("chromium", "chromium", "chromium"),
     "firefox": Firefox(
-        "firefox", "firefox-esr", "firefox-esr",
+        "firefox",
+        "firefox-esr",
+        "firefox-esr",
         env={
             "MOZ_HEADLESS": "1",
             "MOZ_CRASHREPORTER_DISABLE": "1",  # no crash reporter dialog or upload

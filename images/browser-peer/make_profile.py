@@ -19,8 +19,18 @@ from pathlib import Path
 import browsers
 
 # Files that tie a profile to a running instance, or record this run only.
-TRANSIENT = ("lock", ".parentlock", "SingletonLock", "SingletonCookie", "SingletonSocket",
-             "sessionstore-backups", "crashes", "minidumps", "Crash Reports", "warm-up.png")
+TRANSIENT = (
+    "lock",
+    ".parentlock",
+    "SingletonLock",
+    "SingletonCookie",
+    "SingletonSocket",
+    "sessionstore-backups",
+    "crashes",
+    "minidumps",
+    "Crash Reports",
+    "warm-up.png",
+)
 
 
 def main() -> None:
@@ -32,11 +42,18 @@ def main() -> None:
         browser.prepare_profile(profile)  # no template yet: an empty profile (+ user.js)
         env = {**os.environ, **browser.env, "HOME": scratch}
         started = time.monotonic()
-        run = subprocess.run(browser.warm_up_command(profile), env=env, capture_output=True,
-                             text=True, timeout=300, check=False)
+        run = subprocess.run(
+            browser.warm_up_command(profile),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if run.returncode != 0:
-            sys.exit(f"warm-up run failed ({run.returncode}): "
-                     f"{run.stdout[-2000:]} {run.stderr[-2000:]}")
+            sys.exit(
+                f"warm-up run failed ({run.returncode}): {run.stdout[-2000:]} {run.stderr[-2000:]}"
+            )
         for name in TRANSIENT:
             path = profile / name
             if path.is_dir() and not path.is_symlink():
@@ -45,8 +62,10 @@ def main() -> None:
                 path.unlink()
         shutil.copytree(profile, target, symlinks=True)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-    print(f"{browser.name}: profile template in {target} ({size / 1e6:.1f} MB), "
-          f"warm-up run {time.monotonic() - started:.1f} s")
+    print(
+        f"{browser.name}: profile template in {target} ({size / 1e6:.1f} MB), "
+        f"warm-up run {time.monotonic() - started:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -177,11 +177,16 @@ class BrowserProcess:
         self.keylog: KeyLogTail | None = None
         self.started_at = self.started_wall = 0.0
 
-    async def _spawn(self, name: str, command: list[str], env: dict[str, str],
-                     keep_output: bool) -> asyncio.subprocess.Process:
+    async def _spawn(
+        self, name: str, command: list[str], env: dict[str, str], keep_output: bool
+    ) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True,
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
         self._processes.append(process)
         self._readers.append(asyncio.ensure_future(self._read_output(name, process, keep_output)))
@@ -193,8 +198,11 @@ class BrowserProcess:
             process = await self._spawn(sidecar.name, sidecar.command, env, keep_output=False)
             while not sidecar.ready_path.exists():
                 if process.returncode is not None or time.monotonic() - started > 5:
-                    log.warning("%s did not start (exit code %s); going on without it",
-                                sidecar.name, process.returncode)
+                    log.warning(
+                        "%s did not start (exit code %s); going on without it",
+                        sidecar.name,
+                        process.returncode,
+                    )
                     break
                 await asyncio.sleep(0.02)
             else:
@@ -205,8 +213,10 @@ class BrowserProcess:
         home.mkdir()
         self.browser.prepare_profile(profile)
         if cell.ice_ca_pem:
-            log.info("trusting ICE_CA_PEM: %s",
-                     self.browser.trust_ca(cell.ice_ca_pem, profile, home, self._root))
+            log.info(
+                "trusting ICE_CA_PEM: %s",
+                self.browser.trust_ca(cell.ice_ca_pem, profile, home, self._root),
+            )
         env = {**os.environ, **self.browser.env, "HOME": str(home)}
         env.pop("SSLKEYLOGFILE", None)
         if self.browser.keylog:
@@ -221,8 +231,9 @@ class BrowserProcess:
         self.started_at, self.started_wall = time.monotonic(), time.time()
         await self._spawn(self.browser.name, command, env, keep_output=True)
 
-    async def _read_output(self, name: str, process: asyncio.subprocess.Process,
-                           keep_output: bool) -> None:
+    async def _read_output(
+        self, name: str, process: asyncio.subprocess.Process, keep_output: bool
+    ) -> None:
         """Log a process's output (debug level); the browser's last lines and its exit
         code make failure reasons."""
         assert process.stdout is not None
@@ -274,8 +285,9 @@ async def start_browser(cell: Environment, timeout: float) -> tuple[Page, Browse
         first = await first_of(timeout, ready=page.ready, exited=process.exited)
         if first is None:
             last = " | ".join(list(process.output)[-5:]) or "no output"
-            raise TestFailed(f"{browser.name} did not load the page within {timeout:.1f} s "
-                             f"(last output: {last})")
+            raise TestFailed(
+                f"{browser.name} did not load the page within {timeout:.1f} s (last output: {last})"
+            )
         if first == "exited":
             raise TestFailed(f"{process.describe_exit()} before the page was ready")
         ready = page.ready.result()  # raises TestFailed for a fatal page error
@@ -286,8 +298,13 @@ async def start_browser(cell: Environment, timeout: float) -> tuple[Page, Browse
     # Where start-up time goes: the browser until it requests the page, then the page
     # (load, scripts, the self-test's ICE gathering).
     navigation = float(ready.get("navigationStart") or 0) / 1000 - process.started_wall
-    log.info("%s ready in %.1f s (page requested after %.1f s, self-test %.2f s): %s",
-             browser.name, time.monotonic() - process.started_at, navigation,
-             float(ready.get("selfTestMs") or 0) / 1000, ready.get("userAgent"))
+    log.info(
+        "%s ready in %.1f s (page requested after %.1f s, self-test %.2f s): %s",
+        browser.name,
+        time.monotonic() - process.started_at,
+        navigation,
+        float(ready.get("selfTestMs") or 0) / 1000,
+        ready.get("userAgent"),
+    )
     log.info("page self-test gathered: %s", ready.get("gathered"))
     return page, process

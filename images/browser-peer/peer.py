@@ -36,10 +36,21 @@ from server import SessionServer
 EXIT_PASSED, EXIT_FAILED, EXIT_UNSUPPORTED = 0, 1, 127
 PORT = 8080
 TESTS = (
-    "peerconnection", "datachannel", "audio", "video",
-    "datachannel-large", "datachannel-binary", "datachannel-unordered",
-    "datachannel-negotiated", "datachannel-many", "datachannel-server-open",
-    "datachannel-bulk", "trickle", "ice-restart", "renegotiation", "bundle-av-data",
+    "peerconnection",
+    "datachannel",
+    "audio",
+    "video",
+    "datachannel-large",
+    "datachannel-binary",
+    "datachannel-unordered",
+    "datachannel-negotiated",
+    "datachannel-many",
+    "datachannel-server-open",
+    "datachannel-bulk",
+    "trickle",
+    "ice-restart",
+    "renegotiation",
+    "bundle-av-data",
     "reconnect",
 )
 POST_RETRY_S = 10.0  # clients retry the offer while the server container starts
@@ -92,8 +103,11 @@ async def run_server(cell: environment.Environment) -> int:
         if first == "exited" or await first_of(1.0, exited=process.exited):
             log.error("%s; the server cannot go on", process.describe_exit())
         else:
-            log.error("the page disconnected (renderer crash?) while %s kept running; "
-                      "the server cannot go on", process.browser.name)
+            log.error(
+                "the page disconnected (renderer crash?) while %s kept running; "
+                "the server cannot go on",
+                process.browser.name,
+            )
         return EXIT_FAILED
     finally:
         stopping = time.monotonic()
@@ -126,8 +140,11 @@ class HttpForPage:
             timeout = aiohttp.ClientTimeout(total=max(1.0, self.deadline - loop.time()))
             try:
                 async with self.session.request(
-                    method, url, headers=message.get("headers") or {},
-                    data=message.get("body"), timeout=timeout,
+                    method,
+                    url,
+                    headers=message.get("headers") or {},
+                    data=message.get("body"),
+                    timeout=timeout,
                 ) as response:
                     body = await response.text()
                     headers = {name.lower(): value for name, value in response.headers.items()}
@@ -154,8 +171,13 @@ async def client_session(
     page.on_http = http
     try:
         await page.send({"op": "start"})
-        first = await first_of(max(0.0, deadline - loop.time()), result=page.result,
-                               exited=process.exited, gone=page.gone, stop=stop)
+        first = await first_of(
+            max(0.0, deadline - loop.time()),
+            result=page.result,
+            exited=process.exited,
+            gone=page.gone,
+            stop=stop,
+        )
         if first is None:
             return "FAIL", f"no result within {budget:.0f} s ({page.status})", page.lines
         if first == "exited":
@@ -167,8 +189,9 @@ async def client_session(
         if first == "stop":
             return "FAIL", "terminated by a signal", page.lines
         result = page.result.result()
-        verdict = "PASS" if result.get("ok") else (
-            "UNSUPPORTED" if result.get("unsupported") else "FAIL")
+        verdict = (
+            "PASS" if result.get("ok") else ("UNSUPPORTED" if result.get("unsupported") else "FAIL")
+        )
         return verdict, str(result.get("detail")), page.lines
     except (TestFailed, PageGone) as problem:
         return "FAIL", str(problem), page.lines

@@ -53,13 +53,21 @@ class SessionServer:
             reply = await asyncio.wait_for(self.page.request(message), ANSWER_TIMEOUT_S)
         except TimeoutError:
             log.warning("%s: no reply from the page within %.0f s", what, ANSWER_TIMEOUT_S)
-            return {"ok": False, "status": 504,
-                    "reason": f"the browser did not answer within {ANSWER_TIMEOUT_S:.0f} s"}
+            return {
+                "ok": False,
+                "status": 504,
+                "reason": f"the browser did not answer within {ANSWER_TIMEOUT_S:.0f} s",
+            }
         except PageGone as gone:
             return {"ok": False, "status": 503, "reason": f"the browser is gone: {gone}"}
-        log.info("%s: %s in %.2f s", what, "done" if reply.get("ok") else
-                 f"refused ({reply.get('status')}: {reply.get('reason')})",
-                 time.monotonic() - started)
+        log.info(
+            "%s: %s in %.2f s",
+            what,
+            "done"
+            if reply.get("ok")
+            else f"refused ({reply.get('status')}: {reply.get('reason')})",
+            time.monotonic() - started,
+        )
         return reply
 
     async def offer(self, request: web.Request) -> web.Response:
@@ -73,27 +81,35 @@ class SessionServer:
         if kind != "offer":
             return error(400, f"expected type 'offer', got {kind!r}")
         session = Session(secrets.token_hex(6))
-        log.info("session %s: offer from %s (%d bytes of SDP)",
-                 session.id, request.remote, len(sdp))
+        log.info(
+            "session %s: offer from %s (%d bytes of SDP)", session.id, request.remote, len(sdp)
+        )
         log.debug("session %s: offer SDP:\n%s", session.id, sdp)
-        reply = await self.ask({"op": "offer", "session": session.id, "sdp": sdp},
-                               f"session {session.id}: answer")
+        reply = await self.ask(
+            {"op": "offer", "session": session.id, "sdp": sdp}, f"session {session.id}: answer"
+        )
         if not reply.get("ok"):
             return error(reply.get("status", 500), reply.get("reason", "no answer"))
         self.sessions[session.id] = session
         log.debug("session %s: answer SDP:\n%s", session.id, reply["sdp"])
-        return web.json_response({"type": "answer", "sdp": reply["sdp"]}, headers={
-            "Location": f"/session/{session.id}", "ETag": session.etag})
+        return web.json_response(
+            {"type": "answer", "sdp": reply["sdp"]},
+            headers={"Location": f"/session/{session.id}", "ETag": session.etag},
+        )
 
     async def session(self, request: web.Request) -> web.StreamResponse:
         session = self.sessions.get(request.match_info["id"])
         if session is None:
             return error(404, "no such session (deleted or never made)")
         handler = {"PATCH": self.patch, "POST": self.renegotiate, "DELETE": self.delete}.get(
-            request.method)
+            request.method
+        )
         if handler is None:
-            return web.json_response({"error": f"{request.method} is not implemented"},
-                                     status=405, headers={"Allow": "PATCH, POST, DELETE"})
+            return web.json_response(
+                {"error": f"{request.method} is not implemented"},
+                status=405,
+                headers={"Allow": "PATCH, POST, DELETE"},
+            )
         response = await handler(request, session)
         if response.status == 404:  # the page closed it (failed connection, lifetime)
             self.sessions.pop(session.id, None)
@@ -109,8 +125,9 @@ class SessionServer:
         what = f"session {session.id}: {'ICE restart' if restart else 'trickle'}"
         frag = await request.text()
         log.debug("%s fragment:\n%s", what, frag)
-        reply = await self.ask({"op": "patch", "session": session.id, "frag": frag,
-                                "restart": restart}, what)
+        reply = await self.ask(
+            {"op": "patch", "session": session.id, "frag": frag, "restart": restart}, what
+        )
         if not reply.get("ok"):
             return error(reply.get("status", 500), reply.get("reason", "cannot apply"))
         if not reply.get("frag"):
@@ -118,25 +135,30 @@ class SessionServer:
         if restart:
             session.generation += 1
         log.debug("%s reply fragment:\n%s", what, reply["frag"])
-        return web.Response(text=reply["frag"], content_type=SDPFRAG,
-                            headers={"ETag": session.etag})
+        return web.Response(
+            text=reply["frag"], content_type=SDPFRAG, headers={"ETag": session.etag}
+        )
 
     async def renegotiate(self, request: web.Request, session: Session) -> web.Response:
         if request.content_type != "application/sdp":
             return error(415, f"expected application/sdp, got {request.content_type}")
         sdp = await request.text()
         log.debug("session %s: renegotiation offer:\n%s", session.id, sdp)
-        reply = await self.ask({"op": "renegotiate", "session": session.id, "sdp": sdp},
-                               f"session {session.id}: renegotiation")
+        reply = await self.ask(
+            {"op": "renegotiate", "session": session.id, "sdp": sdp},
+            f"session {session.id}: renegotiation",
+        )
         if not reply.get("ok"):
             return error(reply.get("status", 500), reply.get("reason", "cannot renegotiate"))
         session.generation += 1
-        return web.Response(text=reply["sdp"], content_type="application/sdp",
-                            headers={"ETag": session.etag})
+        return web.Response(
+            text=reply["sdp"], content_type="application/sdp", headers={"ETag": session.etag}
+        )
 
     async def delete(self, request: web.Request, session: Session) -> web.Response:
-        reply = await self.ask({"op": "delete", "session": session.id},
-                               f"session {session.id}: DELETE")
+        reply = await self.ask(
+            {"op": "delete", "session": session.id}, f"session {session.id}: DELETE"
+        )
         self.sessions.pop(session.id, None)
         if not reply.get("ok") and reply.get("status") != 404:
             return error(reply.get("status", 500), reply.get("reason", "cannot close"))

@@ -78,8 +78,22 @@ class Recording:
         self.budget = budget
         self.owner = owner
         self.tcpdump = subprocess.Popen(
-            ["tcpdump", "-i", bridge, "-n", "-U", "--immediate-mode", "-s", "0",
-             "-B", str(KERNEL_BUFFER_KIB), "-Z", "root", "-w", "-"],
+            [
+                "tcpdump",
+                "-i",
+                bridge,
+                "-n",
+                "-U",
+                "--immediate-mode",
+                "-s",
+                "0",
+                "-B",
+                str(KERNEL_BUFFER_KIB),
+                "-Z",
+                "root",
+                "-w",
+                "-",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

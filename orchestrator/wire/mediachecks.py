@@ -1,7 +1,9 @@
 """Whether media flowed as an echo: RTP of the payload type the answer negotiated (read
 from the captured signalling, not from a peer's log) client→server and server→client,
-the echo starting after the source and flowing while the source flows. RTX, padding,
-RED and FEC payload types are other payload types: not counted."""
+the echo starting after the source and flowing while the source flows. RED (RFC 2198)
+counts when the answer negotiates it next to the codec: Firefox sends VP8 inside RED
+whenever `red`/`ulpfec` are negotiated, and SRTP hides which codec a RED block holds.
+RTX, padding and FEC payload types are other payload types: not counted."""
 
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ def check_media(media: Media, answer: str | None, flows: Flows, duration_s: floa
     types = payload_types(answer, media.kind, media.codec)
     if not types:
         return MediaEvidence((f"{name}: the answer negotiates no {media.codec}",), (), ())
+    red = payload_types(answer, media.kind, "red")
+    types |= red
     sent = [p for p in flows.client_to_server.rtp if p.payload_type in types]
     back = [p for p in flows.server_to_client.rtp if p.payload_type in types]
     gaps = [
@@ -50,9 +54,10 @@ def check_media(media: Media, answer: str | None, flows: Flows, duration_s: floa
         for packets, way in ((sent, "client_to_server"), (back, "server_to_client"))
         if packets
     )
+    in_red = sum(1 for p in (*sent, *back) if p.payload_type in red)
     details = (
         f"{name}: payload type {_types(types)}; {len(sent)} RTP packets client→server, "
-        f"{len(back)} back; "
+        f"{len(back)} back{f' ({in_red} in RED)' if in_red else ''}; "
         + ", ".join(
             f"{key.split('_', 1)[1].replace('_kbit_s', '')} {value:.0f} kbit/s"
             for key, value in measures

@@ -21,7 +21,9 @@ def test_aiortc_against_itself_passes_both_test_cases(run: RunFn) -> None:
         assert result.exit_code == 0
         client_log = (run_dir / result.log_paths["client"]).read_text()
         assert "connection state connected" in client_log
-    assert "echoed" in cells[Cell("datachannel", "aiortc", "aiortc")].reason
+    echoed = cells[Cell("datachannel", "aiortc", "aiortc")]
+    assert echoed.verification is not None
+    assert echoed.verification.proof == "decrypted", echoed.verification  # P itself, both ways
 
     document = json.loads((run_dir / "results.json").read_text())
     assert document["schema_version"] == 2

@@ -70,8 +70,9 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
 
     unsharded, combined = load_results(whole), load_results(merged)
     assert {r.cell for r in combined.cells} == {r.cell for r in unsharded.cells}
-    assert len(combined.cells) == len(unsharded.cells) == 4
-    for result in combined.cells:
+    ran = [r for r in combined.cells if r.outcome is not Outcome.UNSUPPORTED]  # not N/A
+    assert len(ran) == len(EXPECTED) == 4
+    for result in ran:
         assert result.outcome is EXPECTED[(result.cell.server, result.cell.client)], result
         for path in result.log_paths.values():  # every shard's logs came along
             assert (merged / path).is_file(), path

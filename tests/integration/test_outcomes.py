@@ -44,7 +44,11 @@ def test_every_failure_kind_is_classified_and_the_run_goes_on(run: RunFn) -> Non
         assert crashed.reason == "server exited with code 3 before listening on 8080"
         assert "cannot bind" in (run_dir / crashed.log_paths["server"]).read_text()
 
-    broken = [c for c in results.cells if "broken" in (c.cell.server, c.cell.client)]
+    broken = [
+        c
+        for c in results.cells
+        if "broken" in (c.cell.server, c.cell.client) and c.outcome is not Outcome.UNSUPPORTED
+    ]
     assert len(broken) == 5  # 3 servers x broken client + broken server x 2 other clients
     assert {c.outcome for c in broken} == {Outcome.BUILD_ERROR}
     build_log = run_dir / broken[0].log_paths["build"]

@@ -215,8 +215,14 @@ def test_echoed_media_of_the_negotiated_type_is_an_rtp_echo() -> None:
 
 
 def test_media_of_another_payload_type_does_not_count() -> None:
+    wire = check(media_call(payload_type=110), "audio", tcp=signalling(AUDIO_ANSWER))
+    assert "audio (opus): only 0 RTP packets of payload type 63/111 client→server" in wire.missing
+
+
+def test_media_inside_negotiated_red_counts() -> None:
     wire = check(media_call(payload_type=63), "audio", tcp=signalling(AUDIO_ANSWER))
-    assert "audio (opus): only 0 RTP packets of payload type 111 client→server" in wire.missing
+    assert wire.verified, wire.missing
+    assert any("in RED)" in detail for detail in wire.details)
 
 
 def test_media_without_the_answer_in_the_capture_is_unverified() -> None:
