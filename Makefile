@@ -45,8 +45,10 @@ lint: $(VENV)/.installed $(ACTIONLINT)
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# The orchestrator's unit tests and the shared peer modules' own (Python and Node).
 unit: $(VENV)/.installed
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit images/python-peer/tests
+	node --test images/node-peer/test
 
 # The engine target installs/starts Docker where allowed, so these never skip for want of one.
 integration: engine
