@@ -151,8 +151,8 @@ async function datachannelServerOpen(ctx) {
   channel.send(first);
   const firstBytes = typeof first === 'string' ? Buffer.from(first, 'utf8') : first;
   ctx.log.info(`echoed the server's ${describeMessage(first)}`);
+  // The verdict (CONFIRMED:/MISMATCH:) is not echoed (docs/contract.md, datachannel-server-open).
   const confirmation = await guard(queue.next());
-  if (typeof confirmation === 'string') channel.send(confirmation);
   const expected = `CONFIRMED:${sha256hex(firstBytes)}`;
   if (confirmation !== expected) {
     const got = typeof confirmation === 'string' ? JSON.stringify(confirmation.slice(0, 80)) : describeMessage(confirmation);
