@@ -86,7 +86,10 @@ class DockerEngine(DockerImages, DockerCells):
     def remove_labelled(self, label: str) -> tuple[int, int]:
         """Force-remove containers, then networks, carrying `label`; return both counts."""
         with self.health.guard(f"list resources labelled {label}"):
-            containers = self.client.containers.list(all=True, filters={"label": label})
+            # sparse: no inspect per container, so one removed meanwhile is no error
+            containers = self.client.containers.list(
+                all=True, filters={"label": label}, sparse=True
+            )
             for container in containers:
                 self.health.quietly(partial(container.remove, force=True))
             networks = self.client.networks.list(filters={"label": label})
@@ -96,6 +99,8 @@ class DockerEngine(DockerImages, DockerCells):
 
     def count_labelled(self, label: str) -> tuple[int, int]:
         with self.health.guard(f"list resources labelled {label}"):
-            containers = self.client.containers.list(all=True, filters={"label": label})
+            containers = self.client.containers.list(
+                all=True, filters={"label": label}, sparse=True
+            )
             networks = self.client.networks.list(filters={"label": label})
         return len(containers), len(networks)
