@@ -95,7 +95,7 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{START}\n{END}\n")
     assert cli(matrix, "readme", str(merged), "--readme", str(readme)) == 0
-    assert "| **crashing** | 💥 | 💥 |" in readme.read_text()
+    assert "| **crashing** | ➖ | ➖ | 💥 | 💥 |" in readme.read_text()  # ➖: no client role
     assert cli(matrix, "readme", str(whole), "--readme", str(readme)) == 0
     assert "verdicts unchanged" in capsys.readouterr().out
 
@@ -107,7 +107,9 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert cli(matrix, "run", "--no-build", "--no-screenshot", "--check-expectations") == 0
     document = json.loads((latest(matrix) / "results.json").read_text())
-    assert all(cell["expected"]["reason"] == "fixture" for cell in document["cells"])
+    ran = [cell for cell in document["cells"] if cell["outcome"] != "unsupported"]
+    assert len(ran) == len(EXPECTED)
+    assert all(cell["expected"]["reason"] == "fixture" for cell in ran)
 
 
 def assert_every_cell_visible(png: Path, expected_cells: int) -> None:
