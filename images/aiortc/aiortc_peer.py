@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from aiortc import (
@@ -29,13 +28,11 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.rtcdatachannel import RTCDataChannel
 from aiortc.sdp import candidate_from_sdp
 from interop_peer.channels import ChannelPipe
-from interop_peer.client import exit_with, run_client
-from interop_peer.contract import EXIT_FAILED, Env, Unsupported, setup_logging, verdict
-from interop_peer.keylog import follow_keylog
+from interop_peer.contract import Env, Unsupported
+from interop_peer.entry import run_peer
 from interop_peer.messages import BULK_LOW
 from interop_peer.peer import Peer
 from interop_peer.sdp import SdpFrag
-from interop_peer.server import serve
 from media import MovingPatternTrack, ToneTrack
 
 log = logging.getLogger("aiortc-peer")
@@ -201,28 +198,14 @@ def install_ca(pem: str | None) -> None:
         os.environ["SSL_CERT_FILE"] = str(CA_FILE)
 
 
-def main() -> int:
-    setup_logging()
+def prepare(env: Env) -> None:
+    install_ca(env.ice_ca_pem)
     if os.environ.get("PEER_DEBUG"):
         logging.getLogger("aiortc").setLevel(logging.DEBUG)
-    role = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ROLE", "client")
-    try:
-        env = Env.from_environ()
-    except ValueError as problem:
-        verdict("FAIL", f"bad environment: {problem}")
-        return EXIT_FAILED
-    env = replace(env, role=role, server_url=sys.argv[2] if len(sys.argv) > 2 else env.server_url)
-    install_ca(env.ice_ca_pem)
-    follow_keylog()
 
-    def new_peer(name: str) -> AiortcPeer:
-        return AiortcPeer(name, env)
 
-    if role == "server":
-        serve(env, new_peer)
-        return 0
-    exit_with(asyncio.run(run_client(env, new_peer, UNSUPPORTED)))
-    return EXIT_FAILED  # not reached
+def main() -> int:
+    return run_peer(AiortcPeer, UNSUPPORTED, prepare)
 
 
 if __name__ == "__main__":

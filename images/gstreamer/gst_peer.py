@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 import threading
-from dataclasses import replace
 
 from gst_glue import (
     GLib,
@@ -31,13 +29,11 @@ from gst_glue import (
 )
 from gst_media import Media
 from interop_peer.channels import ChannelPipe, Message, call_soon
-from interop_peer.client import exit_with, run_client
-from interop_peer.contract import EXIT_FAILED, Env, TestFailed, setup_logging, verdict
-from interop_peer.keylog import follow_keylog
+from interop_peer.contract import Env, TestFailed
+from interop_peer.entry import run_peer
 from interop_peer.messages import BULK_LOW
 from interop_peer.peer import Peer
 from interop_peer.sdp import SdpFrag, mids, negotiated_codec
-from interop_peer.server import serve
 
 log = logging.getLogger("gst-peer")
 CLOSE_TIMEOUT_S = 3.0
@@ -278,25 +274,7 @@ def negotiated(sdp: str, kind: str) -> int | None:
 
 
 def main() -> int:
-    setup_logging()
-    role = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ROLE", "client")
-    try:
-        env = Env.from_environ()
-    except ValueError as problem:
-        verdict("FAIL", f"bad environment: {problem}")
-        return EXIT_FAILED
-    env = replace(env, role=role, server_url=sys.argv[2] if len(sys.argv) > 2 else env.server_url)
-    start_glib()
-    follow_keylog()
-
-    def new_peer(name: str) -> GstPeer:
-        return GstPeer(name, env)
-
-    if role == "server":
-        serve(env, new_peer)
-        return 0
-    exit_with(asyncio.run(run_client(env, new_peer, UNSUPPORTED)))
-    return EXIT_FAILED  # not reached
+    return run_peer(GstPeer, UNSUPPORTED, lambda env: start_glib())
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ settings:
   results_dir: results
   base_context: {REPO / "images/base"}
   capture_context: {REPO / "images/capture"}
+  netkit_context: {REPO / "images/netkit"}
   screenshot: false  # the nightly pipeline test turns it on
   image_prefix: webrtc-interop-test  # keep test images apart from the real ones
 """

@@ -107,9 +107,9 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert cli(matrix, "run", "--no-build", "--no-screenshot", "--check-expectations") == 0
     document = json.loads((latest(matrix) / "results.json").read_text())
-    ran = [cell for cell in document["cells"] if cell["outcome"] != "unsupported"]
-    assert len(ran) == len(EXPECTED)
-    assert all(cell["expected"]["reason"] == "fixture" for cell in ran)
+    records = [cell for cell in document["cells"] if cell["outcome"] != "unsupported"]
+    assert len(records) == len(EXPECTED)
+    assert all(cell["expected"]["reason"] == "fixture" for cell in records)
 
 
 def assert_every_cell_visible(png: Path, expected_cells: int) -> None:

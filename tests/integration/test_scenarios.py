@@ -8,10 +8,11 @@ import pytest
 from orchestrator.config import load_matrix
 from orchestrator.engine.client import DockerEngine
 from orchestrator.images import ImageBuilder
+from orchestrator.model import Outcome
 from orchestrator.network.behaviour import discover
 from orchestrator.ports import RUN_LABEL
 from orchestrator.results import new_run_id, utc_now
-from tests.integration.conftest import REPO
+from tests.integration.conftest import REPO, RunFn, matrix, real
 
 CONE = ("Endpoint Independent Mapping", "Address and Port Dependent Filtering")
 SYMMETRIC = ("Address and Port Dependent Mapping", "Address and Port Dependent Filtering")
@@ -34,3 +35,27 @@ def test_each_nat_behaves_as_documented(
     found = discover(engine, netkit, scenario, run_id)
     assert (found.mapping, found.filtering) == expected, found.output
     assert engine.count_labelled(f"{RUN_LABEL}={run_id}") == (0, 0)
+
+
+REAL_PEERS = matrix({"datachannel": 40}, real("pion"), real("aiortc")) + (
+    "scenarios:\n"
+    "  nat-both: {tests: [datachannel]}\n"
+    "  nat-symmetric: {tests: [datachannel]}\n"
+    "  turn-tls: {tests: [datachannel]}\n"
+)
+PATHS = {"nat-both": "srflx", "nat-symmetric": "relay", "turn-tls": "relay"}
+
+
+def test_real_peers_cross_nats_and_relays_the_way_the_scenario_allows(run: RunFn) -> None:
+    """Pion serving, aiortc calling: through two cone NATs (STUN), two symmetric NATs
+    (only TURN works) and TURN over TLS from a network without UDP."""
+    results, _ = run(
+        REAL_PEERS, servers=("pion",), clients=("aiortc",), scenarios=tuple(PATHS), jobs=3
+    )
+    assert {r.cell.scenario for r in results.cells} == set(PATHS)
+    for result in results.cells:
+        assert result.outcome is Outcome.PASSED, (result.cell, result.reason)
+        wire = result.verification
+        assert wire is not None
+        assert wire.path == PATHS[result.cell.scenario], (result.cell, wire.path)
+        assert wire.proof == "decrypted", (result.cell, wire.details)  # both log their keys
