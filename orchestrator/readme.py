@@ -1,11 +1,13 @@
-"""Keeping the grid in README.md current: rewritten between fixed markers, and only when
-a verdict changed (a new run with the same verdicts leaves the file, and git, alone)."""
+"""Keeping the overview in README.md current: rewritten between fixed markers, and only
+when a count changed (a new run with the same verdicts leaves the file, and git, alone).
+The full grids, one per test case and scenario, are in each run's results.md/.html."""
 
 from __future__ import annotations
 
 from orchestrator.errors import ResultsError
 from orchestrator.records import RunResults
-from orchestrator.render.markdown import grids, legend
+from orchestrator.render.markdown import legend
+from orchestrator.render.overview import overview
 
 START = "<!-- interop-grid:start -->"
 END = "<!-- interop-grid:end -->"
@@ -19,10 +21,7 @@ def grid_block(results: RunResults) -> str:
             f"<sub>Verdicts as of run `{results.run.id}` ({when}); they are rewritten only when "
             "one changes.</sub>",
             "",
-            *(
-                line.replace("## ", "#### ", 1) if line.startswith("## ") else line
-                for line in grids(results, timings=False)
-            ),
+            *overview(results),
             legend(),
             END,
         ]

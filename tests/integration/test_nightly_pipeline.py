@@ -95,7 +95,7 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{START}\n{END}\n")
     assert cli(matrix, "readme", str(merged), "--readme", str(readme)) == 0
-    assert "| **crashing** | ➖ | ➖ | 💥 | 💥 |" in readme.read_text()  # ➖: no client role
+    assert "| **crashing** | 💥 0/1 | 💥 0/1 |" in readme.read_text()  # by pair
     assert cli(matrix, "readme", str(whole), "--readme", str(readme)) == 0
     assert "verdicts unchanged" in capsys.readouterr().out
 

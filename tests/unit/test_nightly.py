@@ -165,13 +165,15 @@ def test_readme_block_is_rewritten_only_when_a_verdict_changes() -> None:
     assert first is not None
     assert first.startswith("intro\n")
     assert first.endswith("outro\n")
-    assert "| **pion** | ❌ |" in first
+    assert "| **pion** | ❌ 0/1 |" in first  # by pair
+    assert "| **datachannel** | ❌ 1/2 |" in first  # by test case and scenario
     later = replace(sample(), run=replace(sample().run, id="20261122T100000Z-ffff"))
     assert update_readme(first, later) is None  # same verdicts, other run: left alone
     fixed = replace(later, cells=(later.cells[0], replace(later.cells[1], outcome=Outcome.PASSED)))
     second = update_readme(first, fixed)
     assert second is not None
-    assert "| **pion** | ✅ |" in second
+    assert "| **pion** | ✅ 1 |" in second
+    assert "| **datachannel** | ✅ 2 |" in second
 
 
 def test_readme_without_markers_is_an_error() -> None:
