@@ -115,8 +115,10 @@ function checkAnswer(pc, transceiver, kind) {
 
 /**
  * What came back on the echoed track, from getStats():
- * packets = inbound-rtp packetsReceived (only if the inbound codec has the negotiated
- * payload type); frames = framesDecoded for video; for audio, 20 ms frames of decoded
+ * packets = inbound-rtp packetsReceived less fecPacketsReceived and
+ * retransmittedPacketsReceived (FEC in RED, and RTX, which libwebrtc also uses for padding
+ * probes, are no echoed media; the capture does not count them either), only if the
+ * inbound codec has the negotiated payload type; frames = framesDecoded for video; for audio, 20 ms frames of decoded
  * audio that were not concealment: (totalSamplesReceived - concealedSamples) / (clockRate / 50).
  */
 async function echoedStats(transceiver, kind, negotiated) {
@@ -131,7 +133,8 @@ async function echoedStats(transceiver, kind, negotiated) {
   if (!inbound) return {packets: 0, frames: 0, note: 'no inbound-rtp stats yet'};
   const codec = inbound.codecId ? report.get(inbound.codecId) : undefined;
   const payloadType = codec ? codec.payloadType : undefined;
-  const packets = inbound.packetsReceived || 0;
+  const extra = (inbound.fecPacketsReceived || 0) + (inbound.retransmittedPacketsReceived || 0);
+  const packets = Math.max((inbound.packetsReceived || 0) - extra, 0);
   let frames = null;
   if (kind === 'video') {
     frames = inbound.framesDecoded ?? null;
