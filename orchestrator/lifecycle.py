@@ -18,23 +18,19 @@ from typing import Any
 
 from orchestrator.config import Matrix
 from orchestrator.errors import EngineError
+from orchestrator.judgement import Seen, judge
 from orchestrator.model import (
     Cell,
     CellResult,
-    Outcome,
     Role,
-    Traffic,
-    Verification,
 )
 from orchestrator.naming import cell_prefix, log_folder
 from orchestrator.network.topology import CellScope, Topology, Wiring
-from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import (
     CELL_LABEL,
     ROLE_LABEL,
     RUN_LABEL,
     Cancelled,
-    Capture,
     CaptureBudget,
     ContainerSpec,
     Engine,
@@ -43,22 +39,9 @@ from orchestrator.ports import (
     Recorders,
     RunningContainer,
 )
-from orchestrator.render.verification import verification_text
-from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
-from orchestrator.wire.facts import cell_facts
-from orchestrator.wire.rules import RULES
-from orchestrator.wire.verify import Inputs, verify
 
 POLL_INTERVAL_S = 0.1
 CAPTURE_READY_TIMEOUT_S = 15.0
-NOTHING_RECORDED = Verification(
-    missing=("no packet capture was recorded",),
-    connect_time_s=None,
-    client_checks_answered=False,
-    server_checks_answered=False,
-    client_to_server=Traffic(),
-    server_to_client=Traffic(),
-)
 
 
 @dataclass(frozen=True)
@@ -84,22 +67,6 @@ class AttemptContext:
         return self.timeout_override_s or self.matrix.test(test).timeout_s
 
 
-@dataclass
-class _Seen:
-    """What the attempt observed on its way through; filled in step by step."""
-
-    logs: list[tuple[str, str]] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    not_ready: str | None = None
-    client_exit: int | None = None
-    server_exit: int | None = None
-    client_output: str = ""
-    server_output: str = ""
-    capture: Capture | None = None
-    wiring: Wiring | None = None
-
-
 class CellAttempt:
     def __init__(self, context: AttemptContext, cell: Cell, number: int) -> None:
         self.context = context
@@ -109,8 +76,7 @@ class CellAttempt:
         self.folder = log_folder(cell, number)
         self.labels = {RUN_LABEL: context.run_id, CELL_LABEL: self.prefix}
         self.payload = context.payload()
-        self.seen = _Seen()
-        self.started = time.monotonic()
+        self.seen = Seen(started=time.monotonic(), folder=self.folder)
 
     def run(self) -> CellResult:
         """Every step in order; the result of the attempt. Raises only Cancelled or
@@ -125,7 +91,9 @@ class CellAttempt:
             self._timed("collect", self._collect, recorder)
             teardown_started = time.monotonic()
         self.seen.timings["teardown"] = round(time.monotonic() - teardown_started, 3)
-        result: CellResult = self._timed("analysis", self._verdict)
+        result: CellResult = self._timed(
+            "analysis", judge, self.context, self.cell, self.payload, self.seen, self._keep
+        )
         return replace(result, timings=tuple(self.seen.timings.items()))
 
     # -- steps ----------------------------------------------------------------------
@@ -200,74 +168,6 @@ class CellAttempt:
                 f"packets after the first {capture.full_bytes} bytes of the capture "
                 "were kept as headers only"
             )
-
-    def _verdict(self) -> CellResult:
-        seen = self.seen
-        duration = round(time.monotonic() - self.started, 3)
-        base = CellResult(
-            self.cell,
-            Outcome.SERVER_ERROR,
-            seen.not_ready or "",
-            duration_s=duration,
-            logs=tuple(seen.logs),
-        )
-        if seen.not_ready is not None:
-            return base
-        timeout = self.context.timeout_for(self.cell.test)
-        outcome, reason = classify(
-            Observation(
-                self.cell.test, seen.client_exit, seen.server_exit, timeout, seen.client_output
-            )
-        )
-        verification = None
-        if self.context.capture_image:
-            verification = self._verify()
-            outcome, reason = reconcile(outcome, reason, verification)
-        if seen.notes:
-            reason = f"{reason} ({'; '.join(seen.notes)})"
-        return replace(
-            base,
-            outcome=outcome,
-            reason=reason,
-            exit_code=seen.client_exit,
-            verification=verification,
-            media=media_report(seen.client_output),
-            logs=tuple(seen.logs),
-        )
-
-    def _verify(self) -> Verification:
-        seen, cell = self.seen, self.cell
-        if seen.capture is None or seen.wiring is None:
-            verification = NOTHING_RECORDED
-        else:
-            verification = verify(
-                Inputs(
-                    pcap=seen.capture.path.read_bytes(),
-                    endpoints=seen.wiring.endpoints,
-                    test=cell.test,
-                    facts=cell_facts(self.payload, seen.client_output, seen.wiring.environment),
-                    decrypted_json=self._decrypt(),
-                    client_follows_old_contract=self._old_contract(cell.client),
-                )
-            )
-        text = verification_text(verification, cell.test)
-        self._keep("verification", "verification.txt", text)
-        return verification
-
-    def _decrypt(self) -> str | None:
-        """tshark's reading of the capture with the DTLS keys either peer printed."""
-        lines = keylog_lines(self.seen.client_output, self.seen.server_output)
-        image = self.context.capture_image
-        if not lines or image is None or RULES[self.cell.test].plan is None:
-            return None
-        self._keep("keylog", "keylog.txt", "\n".join(lines) + "\n")
-        folder = self.context.run_dir / self.folder
-        return self.context.engine.analyse(
-            image, folder, tshark_arguments("/cell/capture.pcap", "/cell/keylog.txt")
-        )
-
-    def _old_contract(self, name: str) -> bool:
-        return self.context.matrix.implementation(name).contract == "webrtc-echoes"
 
     # -- helpers --------------------------------------------------------------------
 
