@@ -68,7 +68,8 @@ def plan(matrix: Matrix, selection: Selection = Selection()) -> tuple[PlannedCel
     cells = []
     for scenario_name in scenarios:
         scenario = matrix.scenario(scenario_name)
-        for test in (t for t in tests if t in scenario.tests):
+        chosen = scenario.tests_for(every or selection.tests is not None)
+        for test in (t for t in tests if t in chosen):
             for server in servers:
                 for client in clients:
                     cell = Cell(test, server, client, scenario_name)

@@ -33,6 +33,13 @@ class Scenario:
     description: str
     tests: tuple[str, ...]  # the test cases that run in this scenario
     default: bool = True
+    default_tests: tuple[str, ...] | None = None  # those of the default set (None: all)
+
+    def tests_for(self, everything: bool) -> tuple[str, ...]:
+        """The test cases this scenario runs: all of them, or the default set's."""
+        if everything or self.default_tests is None:
+            return self.tests
+        return self.default_tests
 
 
 @dataclass(frozen=True)

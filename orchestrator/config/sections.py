@@ -83,14 +83,21 @@ def read_scenarios(source: Source, value: Any, tests: tuple[str, ...]) -> tuple[
     for key, body in value.items():
         name = source.choice(key, (*at, str(key)), SCENARIO_KINDS, "scenario")
         here = (*at, name)
-        raw = source.mapping(body, here, ("description", "tests", "default"))
+        raw = source.mapping(body, here, ("description", "tests", "default", "default_tests"))
+        runs = source.names(raw.get("tests", "all"), (*here, "tests"), tests, "test case")
+        default_tests = None
+        if "default_tests" in raw:
+            default_tests = source.names(
+                raw["default_tests"], (*here, "default_tests"), runs, "test case of this scenario"
+            )
         scenarios[name] = Scenario(
             name=name,
             description=source.text(
                 raw.get("description", SCENARIO_KINDS[name]), (*here, "description")
             ),
-            tests=source.names(raw.get("tests", "all"), (*here, "tests"), tests, "test case"),
+            tests=runs,
             default=source.flag(raw.get("default", True), (*here, "default")),
+            default_tests=default_tests,
         )
     return tuple(scenarios.values())
 

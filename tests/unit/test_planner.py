@@ -63,6 +63,37 @@ def test_scenarios_multiply_their_tests_and_refusals_are_kept(write_matrix: Writ
     assert {p.cell.scenario for p in only} == {"nat-client"}
 
 
+def test_a_scenario_runs_its_default_tests_by_default_and_all_on_request(
+    write_matrix: WriteMatrix,
+) -> None:
+    text = VALID.replace(
+        "implementations:\n",
+        "scenarios:\n  nat-both: {tests: all, default_tests: [datachannel]}\nimplementations:\n",
+    )
+    matrix = load_matrix(write_matrix(text), environ={})
+
+    def tests_in(selection: Selection) -> set[str]:
+        return {p.cell.test for p in plan(matrix, selection) if p.cell.scenario == "nat-both"}
+
+    assert tests_in(Selection()) == {"datachannel"}
+    assert tests_in(Selection(everything=True)) == {"peerconnection", "datachannel"}
+    assert tests_in(Selection(tests=("peerconnection",))) == {"peerconnection"}  # asked for
+    assert {p.cell.test for p in plan(matrix) if p.cell.scenario == "direct"} == {
+        "peerconnection",
+        "datachannel",
+    }
+
+
+def test_default_tests_must_be_tests_of_the_scenario(write_matrix: WriteMatrix) -> None:
+    text = VALID.replace(
+        "implementations:\n",
+        "scenarios:\n  nat-both: {tests: [datachannel], default_tests: [peerconnection]}\n"
+        "implementations:\n",
+    )
+    with pytest.raises(ConfigError, match=r"scenarios\.nat-both\.default_tests"):
+        load_matrix(write_matrix(text), environ={})
+
+
 @pytest.mark.parametrize(
     ("selection", "message"),
     [
