@@ -88,7 +88,7 @@ class ImageBuilder:
             if implementation.build_context is None:
                 outcome = self._prebuilt(implementation)
             elif base_failure:
-                outcome = self._failed(
+                outcome = self._failed_here(
                     implementation, f"base image: {base_failure}", self.log_dir / "base.log"
                 )
             else:
@@ -106,10 +106,13 @@ class ImageBuilder:
             reference = implementation.image_reference(self.settings.image_prefix)
             image_id = self.engine.image_id(reference)
             outcomes[name] = (
-                self._ready(implementation, reference, image_id, "prebuilt", None)
+                _ready(self.engine, implementation, reference, image_id, "prebuilt", None)
                 if image_id
-                else self._failed(
-                    implementation, f"image {reference} is not built (run without --no-build)", None
+                else _failed(
+                    implementation,
+                    reference,
+                    f"image {reference} is not built (run without --no-build)",
+                    None,
                 )
             )
         return outcomes
@@ -168,18 +171,18 @@ class ImageBuilder:
         except ImageBuildError as error:
             self.note(f"{name}: image failed to build: {error.reason}")
             if error.unreachable:
-                return self._failed(
+                return self._failed_here(
                     implementation,
                     f"cannot be built here, a registry or package source is unreachable: "
                     f"{error.reason}",
                     log,
                     SOURCE_UNREACHABLE,
                 )
-            return self._failed(implementation, f"image failed to build: {error.reason}", log)
+            return self._failed_here(implementation, f"image failed to build: {error.reason}", log)
         except EngineError as error:
-            return self._failed(implementation, str(error), log)
+            return self._failed_here(implementation, str(error), log)
         self.note(f"{name}: image ready ({reference})")
-        return self._ready(implementation, reference, image_id, "built", log)
+        return _ready(self.engine, implementation, reference, image_id, "built", log)
 
     def _build_image(self, name: str, spec: BuildSpec, log: Path) -> str:
         """Every build goes through here: progress, our label, and the image's own tag as a
@@ -199,47 +202,22 @@ class ImageBuilder:
         try:
             image_id = self.engine.image_id(reference) or self.engine.pull(reference)
         except EngineError as error:
-            return self._failed(implementation, str(error), None)
+            return self._failed_here(implementation, str(error), None)
         if image_id is None:
-            return self._failed(
+            return self._failed_here(
                 implementation, f"image {reference} is not here and could not be pulled", None
             )
-        return self._ready(implementation, reference, image_id, "prebuilt", None)
+        return _ready(self.engine, implementation, reference, image_id, "prebuilt", None)
 
-    def _ready(
-        self,
-        implementation: Implementation,
-        reference: str,
-        image_id: str,
-        build: str,
-        log: Path | None,
-    ) -> ImageOutcome:
-        detected = self.engine.read_json_from_image(reference, VERSIONS_PATH) or {}
-        versions = {
-            **dict(implementation.versions),
-            **{clean_line(str(k), 60): clean_line(str(v), 120) for k, v in detected.items()},
-        }
-        return ImageOutcome(
-            implementation.name, reference, image_id, tuple(versions.items()), build, log=log
-        )
-
-    def _failed(
+    def _failed_here(
         self,
         implementation: Implementation,
         reason: str,
         log: Path | None,
         cause: str | None = None,
     ) -> ImageOutcome:
-        return ImageOutcome(
-            implementation.name,
-            implementation.image_reference(self.settings.image_prefix),
-            None,
-            implementation.versions,
-            "failed",
-            reason,
-            log,
-            cause,
-        )
+        reference = implementation.image_reference(self.settings.image_prefix)
+        return _failed(implementation, reference, reason, log, cause)
 
     def _check_pins(self, implementation: Implementation, outcome: ImageOutcome) -> None:
         found = dict(outcome.versions)
@@ -249,3 +227,41 @@ class ImageBuilder:
                     f"warning: {implementation.name}: matrix.yaml pins {component} "
                     f"{pinned} but the image has {found[component]}"
                 )
+
+
+def _ready(
+    engine: ImageEngine,
+    implementation: Implementation,
+    reference: str,
+    image_id: str,
+    build: str,
+    log: Path | None,
+) -> ImageOutcome:
+    """An image to run, with the versions it says it has over the pinned ones."""
+    detected = engine.read_json_from_image(reference, VERSIONS_PATH) or {}
+    versions = {
+        **dict(implementation.versions),
+        **{clean_line(str(k), 60): clean_line(str(v), 120) for k, v in detected.items()},
+    }
+    return ImageOutcome(
+        implementation.name, reference, image_id, tuple(versions.items()), build, log=log
+    )
+
+
+def _failed(
+    implementation: Implementation,
+    reference: str,
+    reason: str,
+    log: Path | None,
+    cause: str | None = None,
+) -> ImageOutcome:
+    return ImageOutcome(
+        implementation.name,
+        reference,
+        None,
+        implementation.versions,
+        "failed",
+        reason,
+        log,
+        cause,
+    )
