@@ -15,13 +15,16 @@ from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import Capture
 from orchestrator.render.verification import verification_text
 from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
+from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.facts import cell_facts
+from orchestrator.wire.packets import CaptureUnreadable, one_conversation
 from orchestrator.wire.rules import RULES
 from orchestrator.wire.verify import Inputs, verify
 
 if TYPE_CHECKING:
     from orchestrator.lifecycle import AttemptContext
 
+DECRYPT_PCAP = "decrypt.pcap"  # the capture as one DTLS conversation, while tshark reads it
 NOTHING_RECORDED = Verification(
     missing=("no packet capture was recorded",),
     connect_time_s=None,
@@ -89,13 +92,14 @@ def _verify(
         verification = NOTHING_RECORDED
     else:
         client = context.matrix.implementation(cell.client)
+        pcap = seen.capture.path.read_bytes()
         verification = verify(
             Inputs(
-                pcap=seen.capture.path.read_bytes(),
+                pcap=pcap,
                 endpoints=seen.wiring.endpoints,
                 test=cell.test,
                 facts=cell_facts(payload, seen.client_output, seen.wiring.environment),
-                decrypted_json=_decrypt(context, cell, seen, keep),
+                decrypted_json=_decrypt(context, cell, seen, pcap, seen.wiring.endpoints, keep),
                 client_follows_old_contract=client.contract == "webrtc-echoes",
             )
         )
@@ -103,15 +107,23 @@ def _verify(
     return verification
 
 
-def _decrypt(context: AttemptContext, cell: Cell, seen: Seen, keep: Keep) -> str | None:
+def _decrypt(
+    context: AttemptContext, cell: Cell, seen: Seen, pcap: bytes, endpoints: Endpoints, keep: Keep
+) -> str | None:
     """tshark's reading of the capture with the DTLS keys either peer printed."""
     lines = keylog_lines(seen.client_output, seen.server_output)
     image = context.capture_image
     if not lines or image is None or RULES[cell.test].plan is None:
         return None
     keep("keylog", "keylog.txt", "\n".join(lines) + "\n")
-    return context.engine.analyse(
-        image,
-        context.run_dir / seen.folder,
-        tshark_arguments("/cell/capture.pcap", "/cell/keylog.txt"),
-    )
+    folder = context.run_dir / seen.folder
+    try:
+        (folder / DECRYPT_PCAP).write_bytes(one_conversation(pcap, endpoints))
+    except CaptureUnreadable:
+        return None  # verify says what is wrong with the capture
+    try:
+        return context.engine.analyse(
+            image, folder, tshark_arguments(f"/cell/{DECRYPT_PCAP}", "/cell/keylog.txt")
+        )
+    finally:
+        (folder / DECRYPT_PCAP).unlink(missing_ok=True)

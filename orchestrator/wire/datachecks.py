@@ -11,10 +11,12 @@ from orchestrator.wire.dtls import plaintext_range
 from orchestrator.wire.flows import AppRecord, Flows
 from orchestrator.wire.rules import Plan, Send
 
+DCEP_ACK = b"\x02"
 DATA_HEADERS = (16, 20)  # DATA and I-DATA chunk headers
 SCTP_HEADER = 12
 BUNDLED_MAX = 64  # a SACK, a DCEP message or a FORWARD-TSN in the same packet
 ONE_RECORD_MAX = 1100  # user data that always fits one DTLS record
+BUNDLE_MAX = 12  # DATA chunks counted in one record
 ECHO_SHAPE_SKIP = 3  # each side's first records: SCTP association set-up
 ECHO_SHAPE_MIN = SCTP_HEADER + 16 + 8  # at least 8 bytes of user data
 
@@ -71,9 +73,12 @@ def _find(
 def _channel_gaps(plan: Plan, messages: list[Message], opens: list[ChannelOpen]) -> list[str]:
     gaps = []
     if plan.unordered:
-        data = [m for m in messages if m.ppid != PPID_DCEP and m.sender == "client"]
-        if data and not all(m.unordered for m in data):
-            gaps.append("the client's messages were not sent unordered (U bit clear)")
+        ordered = _ordered_after_ack(messages)
+        if ordered:
+            gaps.append(
+                f"{ordered} of the client's messages after the server's DCEP ACK were sent "
+                "ordered (U bit clear)"
+            )
         client_opens = [o for o in opens if o.sender == "client"]
         if client_opens and not any(
             o.channel_type == 0x81 and o.reliability == 0 for o in client_opens
@@ -92,41 +97,40 @@ def _channel_gaps(plan: Plan, messages: list[Message], opens: list[ChannelOpen])
     return gaps
 
 
+def _ordered_after_ack(messages: list[Message]) -> int:
+    """Client messages with the U bit clear sent after its stream's DCEP ACK arrived
+    (RFC 8832 section 6: before the ACK a sender keeps unordered messages ordered)."""
+    acks: dict[int, float] = {}
+    for m in messages:
+        if m.sender == "server" and m.ppid == PPID_DCEP and m.data[:1] == DCEP_ACK:
+            acks.setdefault(m.stream, m.time)
+    return sum(
+        1
+        for m in messages
+        if m.sender == "client"
+        and m.ppid != PPID_DCEP
+        and not m.unordered
+        and m.stream in acks
+        and m.time > acks[m.stream]
+    )
+
+
 def sized(plan: Plan, flows: Flows) -> DataEvidence:
     """Each message's size in application records of the right direction, the echo
-    after the message; messages too big for one record by their total."""
+    after the message; messages too big for one record by their total. A record may
+    carry several messages bundled (SCTP packs small DATA chunks into one packet)."""
     gaps: list[str] = []
     details: list[str] = []
     by_sender = {
         "client": flows.client_to_server.app_records,
         "server": flows.server_to_client.app_records,
     }
-    small = [s for s in plan.sends if 0 < len(s.data) <= ONE_RECORD_MAX]
+    small = [s for s in plan.sends if len(s.data) <= ONE_RECORD_MAX]
     large = [s for s in plan.sends if len(s.data) > ONE_RECORD_MAX]
-    for size, group in _by_size(small).items():
-        sender = group[0].sender
-        needed = len(group)
-        echo_needed = sum(1 for s in group if s.echoed)
-        if plan.min_echoes is not None:
-            echo_needed = min(echo_needed, plan.min_echoes)
-        sent = [r for r in by_sender[sender] if fits(r, size, flows.suite)]
-        first = sent[0].time if sent else None
-        echoed = [
-            r
-            for r in by_sender[_other(sender)]
-            if fits(r, size, flows.suite) and first is not None and r.time > first
-        ]
-        if len(sent) < needed:
-            gaps.append(
-                f"{len(sent)} of {needed} {sender}→{_other(sender)} records carry {size}-byte "
-                "messages [sized]"
-            )
-        if len(echoed) < echo_needed:
-            gaps.append(f"{len(echoed)} of {echo_needed} echoes of {size}-byte messages [sized]")
-        details.append(
-            f"{size}-byte messages: {len(sent)} records {sender}→{_other(sender)}, "
-            f"{len(echoed)} back, sizes {_sizes(sent + echoed)}"
-        )
+    for sender in ("client", "server"):
+        mine = [s for s in small if s.sender == sender]
+        if mine:
+            _sized_direction(plan, mine, by_sender, flows.suite, gaps, details)
     if large:
         gaps += _large_totals(large, by_sender, details)
     if any(len(s.data) == 0 for s in plan.sends):
@@ -134,16 +138,87 @@ def sized(plan: Plan, flows: Flows) -> DataEvidence:
     return DataEvidence(tuple(gaps), tuple(details))
 
 
-def fits(record: AppRecord, size: int, suite: int | None) -> bool:
-    """Whether a record's plaintext can be one DATA chunk of `size` user bytes (padded
-    or not), alone or with a small control chunk bundled."""
+def _sized_direction(
+    plan: Plan,
+    sends: list[Send],
+    by_sender: dict[str, list[AppRecord]],
+    suite: int | None,
+    gaps: list[str],
+    details: list[str],
+) -> None:
+    sender = sends[0].sender
+    wanted = Counter(len(s.data) for s in sends)
+    echo_wanted = Counter(len(s.data) for s in sends if s.echoed)
+    sent, first = _carried(by_sender[sender], wanted, suite, after=None)
+    echoed, _ = _carried(by_sender[_other(sender)], echo_wanted, suite, after=first)
+    for size in sorted(wanted):
+        if size == 0:
+            continue  # an empty message is one padding byte: no size proves it
+        needed, echo_needed = wanted[size], echo_wanted[size]
+        if plan.min_echoes is not None:
+            echo_needed = min(echo_needed, plan.min_echoes)
+        if sent[size] < needed:
+            gaps.append(
+                f"{sent[size]} of {needed} {sender}→{_other(sender)} records carry {size}-byte "
+                "messages [sized]"
+            )
+        if echoed[size] < echo_needed:
+            gaps.append(f"{echoed[size]} of {echo_needed} echoes of {size}-byte messages [sized]")
+        details.append(
+            f"{size}-byte messages: {sent[size]} carried {sender}→{_other(sender)}, "
+            f"{echoed[size]} back"
+        )
+
+
+def _carried(
+    records: list[AppRecord], wanted: Counter[int], suite: int | None, after: float | None
+) -> tuple[Counter[int], float | None]:
+    """How many messages of each wanted size the records can carry, each record read as
+    the largest bundle of still-missing messages its size allows; and when the first
+    carrying record crossed."""
+    remaining = Counter({size: n for size, n in wanted.items() if size > 0})
+    carried: Counter[int] = Counter()
+    first = None
+    for record in records:
+        if after is None or record.time > after:
+            bundle = _bundle(record, remaining, suite)
+            if bundle:
+                first = record.time if first is None else first
+                carried.update(bundle)
+                remaining.subtract(bundle)
+    return carried, first
+
+
+def _bundle(record: AppRecord, remaining: Counter[int], suite: int | None) -> Counter[int]:
     low, high = plaintext_range(record.record, suite)
+    best: Counter[int] = Counter()
+    for combination in _combinations(sorted(s for s, n in remaining.items() if n > 0), remaining):
+        if sum(combination.values()) > sum(best.values()) and _fits_bundle(combination, low, high):
+            best = combination
+    return best
+
+
+def _combinations(sizes: list[int], remaining: Counter[int]) -> list[Counter[int]]:
+    """Every non-empty multiset of the remaining messages up to BUNDLE_MAX of them."""
+    found: list[Counter[int]] = [Counter()]
+    for size in sizes:
+        found = [
+            c + Counter({size: k}) if k else c
+            for c in found
+            for k in range(min(remaining[size], BUNDLE_MAX) + 1)
+            if sum(c.values()) + k <= BUNDLE_MAX
+        ]
+    return [c for c in found if c]
+
+
+def _fits_bundle(combination: Counter[int], low: int, high: int) -> bool:
+    """A bundle's plaintext: SCTP header, each chunk padded to 4 bytes (the last one
+    perhaps not), and at most BUNDLED_MAX bytes of control chunks."""
     for header in DATA_HEADERS:
-        for body in {size, (size + 3) // 4 * 4}:
-            base = SCTP_HEADER + header + body
-            for extra in range(0, BUNDLED_MAX + 1, 4):
-                if low <= base + extra <= high:
-                    return True
+        padded = SCTP_HEADER + sum(n * (header + (s + 3) // 4 * 4) for s, n in combination.items())
+        for extra in range(0, BUNDLED_MAX + 1, 4):
+            if padded + extra - 3 <= high and low <= padded + extra:
+                return True
     return False
 
 
@@ -185,18 +260,6 @@ def echo_shape(flows: Flows) -> DataEvidence:
                     ),
                 )
     return DataEvidence(("no echo-shaped pair of application records [echo-shape]",), ())
-
-
-def _by_size(sends: list[Send]) -> dict[int, list[Send]]:
-    groups: dict[int, list[Send]] = {}
-    for send in sends:
-        groups.setdefault(len(send.data), []).append(send)
-    return groups
-
-
-def _sizes(records: list[AppRecord]) -> str:
-    counts = Counter(r.record.length for r in records)
-    return ", ".join(f"{size} B×{n}" for size, n in sorted(counts.items())) or "none"
 
 
 def _other(side: str) -> str:

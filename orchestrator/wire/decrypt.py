@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.wire.endpoints import Endpoints
+from orchestrator.wire.packets import conversation_sender
 
 KEYLOG_PREFIX = "KEYLOG: "
 DATA, I_DATA = 0, 64
@@ -107,7 +108,8 @@ def tshark_arguments(pcap: str, keylog: str) -> list[str]:
 
 
 def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
-    """DATA chunks per direction, counted where they reach the receiving peer."""
+    """DATA chunks per direction, counted where they reach the receiving peer (or on the
+    one conversation packets.one_conversation made of the peers' hops)."""
     try:
         packets = json.loads(tshark_json or "[]")
     except ValueError:
@@ -116,7 +118,10 @@ def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
     for packet in packets if isinstance(packets, list) else []:
         layers = packet.get("_source", {}).get("layers", {})
         src, dst, time = _addresses(layers)
-        sender = endpoints.sender(src, dst)
+        udp = layers.get("udp") or {}
+        udp = udp[0] if isinstance(udp, list) else udp
+        ports = int(udp.get("udp.srcport", 0)), int(udp.get("udp.dstport", 0))
+        sender = conversation_sender(src, *ports, endpoints) or endpoints.sender(src, dst)
         if sender is None:
             continue
         for holder in _sctp_holders(layers):

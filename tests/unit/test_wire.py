@@ -3,19 +3,29 @@ fails the lie it exists to catch."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import replace
 from pathlib import Path
 
+import dpkt
 import pytest
 
 from orchestrator.model import Outcome, Verification
 from orchestrator.outcomes import reconcile
-from orchestrator.wire.decrypt import channel_opens, chunks, keylog_lines, messages
+from orchestrator.wire import datachecks
+from orchestrator.wire.decrypt import (
+    PPID_DCEP,
+    Message,
+    channel_opens,
+    chunks,
+    keylog_lines,
+    messages,
+)
 from orchestrator.wire.demux import Kind, demultiplex, unwrap_turn
 from orchestrator.wire.endpoints import Endpoints
-from orchestrator.wire.packets import read_pcap
+from orchestrator.wire.packets import conversation_sender, one_conversation, read_pcap
 from orchestrator.wire.rules import RULES, CellFacts, confirmation, evidence_table
 from orchestrator.wire.verify import Inputs, verify
 from tests.unit.wirekit import (
@@ -31,6 +41,7 @@ from tests.unit.wirekit import (
     response,
     rtp,
     sctp_size,
+    stun,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +104,7 @@ def test_the_payload_echoed_at_its_size_is_a_sized_pass() -> None:
     assert wire.verified, wire.missing
     assert wire.proof == "sized"
     assert wire.connect_time_s == pytest.approx(0.040)
-    assert any("700-byte messages: 1 records client→server, 1 back" in d for d in wire.details)
+    assert any("700-byte messages: 1 carried client→server, 1 back" in d for d in wire.details)
 
 
 def test_a_client_that_connects_but_never_sends_the_payload_is_unverified() -> None:
@@ -128,6 +139,31 @@ def test_a_sack_bundled_with_the_echo_still_fits() -> None:
         (2.01, SERVER, CLIENT, app_record(sctp_size(len(PAYLOAD)) + 16)),
     ]
     assert check(handshake() + association() + bundled).verified
+
+
+def bundles(per_record: int, records: int, size: int) -> list[tuple[float, str, str, bytes]]:
+    """Records each carrying `per_record` DATA chunks of `size` bytes, and their echoes."""
+    plaintext = 12 + per_record * (16 + (size + 3) // 4 * 4)
+    return [
+        (2.0 + i / 100 + back / 1000, *((SERVER, CLIENT) if back else (CLIENT, SERVER)), r)
+        for i in range(records)
+        for back, r in ((0, app_record(plaintext)), (1, app_record(plaintext)))
+    ]
+
+
+def test_messages_bundled_several_to_a_record_are_counted_each() -> None:
+    facts = CellFacts(b"Q" * 296)  # "000:" + payload: 300-byte messages
+    packets = handshake() + association() + bundles(4, 25, 300)
+    wire = verify(Inputs(pcap_of(packets), ENDPOINTS, "datachannel-unordered", facts))
+    assert wire.verified, wire.missing
+    assert any("300-byte messages: 100 carried client→server, 100 back" in d for d in wire.details)
+
+
+def test_bundles_too_small_for_every_message_are_unverified() -> None:
+    facts = CellFacts(b"Q" * 296)
+    packets = handshake() + association() + bundles(2, 20, 300)
+    wire = verify(Inputs(pcap_of(packets), ENDPOINTS, "datachannel-unordered", facts))
+    assert "40 of 100 client→server records carry 300-byte messages [sized]" in wire.missing
 
 
 def test_an_original_contract_client_is_proven_by_the_echo_shape() -> None:
@@ -331,3 +367,51 @@ def test_sctp_inside_turn_data_indications_is_read() -> None:
     )
     found = [(m.sender, len(m.data)) for m in messages(chunks(relayed, endpoints)) if m.ppid == 51]
     assert found == [("client", 807), ("server", 807)]
+
+
+def test_one_conversation_joins_the_hops_of_an_association() -> None:
+    """The client's records leave for the server's NAT, the server's reach the client from
+    it: one 5-tuple between the peers' own addresses after, so a dissector sees one
+    DTLS session; STUN and hops that touch neither peer stay as they were."""
+    endpoints = Endpoints(SERVER, CLIENT, server_public=frozenset({GATEWAY}))
+    elsewhere = "198.18.7.99"
+    packets = [
+        (1.0, CLIENT, GATEWAY, app_record(100)),
+        (1.1, GATEWAY, CLIENT, app_record(100)),
+        (1.2, CLIENT, GATEWAY, stun(0x0001, b"t" * 12)),
+        (1.3, GATEWAY, elsewhere, app_record(100)),
+    ]
+    rewritten = one_conversation(pcap_of(packets), endpoints)
+    seen = read_pcap(rewritten).datagrams
+    assert [(d.src, d.sport, d.dst, d.dport) for d in seen] == [
+        (CLIENT, 40000, SERVER, 40001),
+        (SERVER, 40001, CLIENT, 40000),
+        (CLIENT, 50000, GATEWAY, 50001),
+        (GATEWAY, 50000, elsewhere, 50001),
+    ]
+    assert conversation_sender(SERVER, 40001, 40000, endpoints) == "server"
+    assert conversation_sender(GATEWAY, 40001, 40000, endpoints) is None
+    for _, frame in dpkt.pcap.Reader(io.BytesIO(rewritten)):
+        ip = dpkt.ethernet.Ethernet(frame).data
+        checksum = ip.sum
+        ip.sum = 0
+        assert dpkt.ip.IP(bytes(ip)).sum == checksum  # dpkt computes it afresh
+
+
+def test_unordered_messages_may_be_ordered_only_until_the_dcep_ack() -> None:
+    """RFC 8832 section 6: a channel's opener sends ordered until the ACK arrives."""
+    plan = RULES["datachannel-unordered"].plan
+    assert plan is not None
+    ack = Message(1.0, "server", 1, PPID_DCEP, b"\x02", unordered=False)
+
+    def sent(at: float, unordered: bool) -> Message:
+        return Message(at, "client", 1, 51, b"000:" + PAYLOAD, unordered)
+
+    early = datachecks.decrypted(plan(CellFacts(PAYLOAD)), [sent(0.9, False), ack], [])
+    assert not any("U bit" in gap for gap in early.gaps)
+    late = [ack, sent(1.1, True), sent(1.2, False)]
+    gaps = datachecks.decrypted(plan(CellFacts(PAYLOAD)), late, []).gaps
+    assert (
+        "1 of the client's messages after the server's DCEP ACK were sent ordered (U bit clear)"
+        in gaps
+    )
