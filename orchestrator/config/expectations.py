@@ -1,8 +1,9 @@
 """expectations.yaml: cells known not to pass, each with its cause.
 
 A key is `test/server/client`, optionally `@scenario` (without it: `direct`); each part
-is a name or an fnmatch pattern (`*`, `nat-*`). The most specific entry (most parts
-without a wildcard) wins; between equally specific entries, the later one.
+is a name or an fnmatch pattern (`*`, `nat-*`). An entry with `when: <cause>` applies
+only to cells of that cause, and then before any other; otherwise the most specific
+entry (most parts without a wildcard) wins, between equals the later one.
 """
 
 from __future__ import annotations

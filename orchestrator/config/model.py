@@ -133,16 +133,17 @@ class Matrix:
     expectations: tuple[ExpectationRule, ...] = field(default=())
 
     def expected(self, cell: Cell, cause: str | None = None) -> Expectation | None:
-        """The most specific entry for the cell (the later one of equals), if its
-        condition (when it has one) is the cell's `cause`."""
+        """The entry for the cell: one whose condition (`when`) is the cell's `cause`
+        first, as that cause decides the cell whatever else is known of it; otherwise the
+        most specific unconditional entry (the later one of equals)."""
         best: ExpectationRule | None = None
         for rule in self.expectations:
-            if rule.matches(cell) and (best is None or rule.specificity >= best.specificity):
+            condition = rule.expectation.condition
+            if not rule.matches(cell) or (condition is not None and condition != cause):
+                continue
+            if best is None or _rank(rule) >= _rank(best):
                 best = rule
-        if best is None:
-            return None
-        condition = best.expectation.condition
-        return best.expectation if condition is None or condition == cause else None
+        return None if best is None else best.expectation
 
     def implementation(self, name: str) -> Implementation:
         for implementation in self.implementations:
@@ -193,3 +194,7 @@ __all__ = [
     "Settings",
     "TestCase",
 ]
+
+
+def _rank(rule: ExpectationRule) -> tuple[bool, int]:
+    return rule.expectation.condition is not None, rule.specificity

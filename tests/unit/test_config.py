@@ -200,6 +200,22 @@ def test_wildcards_cover_every_name_and_specific_entries_win(
     assert matrix.expected(Cell("datachannel", "alpha", "alpha")) is None
 
 
+def test_an_entry_for_a_cause_wins_when_the_cell_has_that_cause(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    (tmp_path / "expectations.yaml").write_text(
+        "'*/*/beta@*':\n  outcome: build-error\n  when: source-unreachable\n"
+        "  reason: not built here\n"
+        "datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP\n"
+    )
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    cell = Cell("datachannel", "alpha", "beta")
+    unbuilt = Expectation(Outcome.BUILD_ERROR, "not built here", "source-unreachable")
+    assert matrix.expected(cell, "source-unreachable") == unbuilt
+    assert matrix.expected(cell) == Expectation(Outcome.FAILED, "SCTP")  # built elsewhere
+    assert matrix.expected(Cell("peerconnection", "alpha", "beta")) is None
+
+
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
