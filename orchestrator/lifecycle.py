@@ -161,6 +161,10 @@ class CellAttempt:
         if capture is None:
             return
         self.seen.logs.append(("capture", f"{self.folder}/capture.pcap"))
+        if capture.dropped:
+            self.seen.notes.append(
+                f"the recorder lost {capture.dropped} packets (dropped by the kernel)"
+            )
         if capture.stopped_at_limit:
             self.seen.notes.append(f"the capture stopped at its limit of {capture.size} bytes")
         elif capture.full_bytes is not None:

@@ -87,6 +87,7 @@ class Capture:
     size: int
     full_bytes: int | None  # packets after this many bytes were cut to their headers
     stopped_at_limit: bool  # the capture stopped recording at its hard limit
+    dropped: int = 0  # packets the kernel dropped before the recorder read them
 
 
 @dataclass(frozen=True)

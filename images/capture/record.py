@@ -9,7 +9,8 @@ The orchestrator steers it through files in CONTROL (a folder of the run, mounte
   <bridge>.start      {"full": N, "headers": N, "limit": N}: start recording <bridge>
   <bridge>.listening  written back once tcpdump listens
   <bridge>.stop       stop it; the pcap is <bridge>.pcap, and
-  <bridge>.json       written back last: {"bytes", "full_bytes", "stopped_at_limit"}
+  <bridge>.json       written back last: {"bytes", "full_bytes", "stopped_at_limit",
+                      "dropped"} (packets tcpdump says the kernel dropped)
 Files are handed to UID:GID, the orchestrator's own user.
 """
 
@@ -97,15 +98,19 @@ class Recording:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        threading.Thread(target=self._listening, daemon=True).start()
+        self.dropped = 0
+        self.messages = threading.Thread(target=self._messages, daemon=True)
+        self.messages.start()
         self.thread = threading.Thread(target=self._record, daemon=True)
         self.thread.start()
 
-    def _listening(self):
+    def _messages(self):
+        """tcpdump's stderr: when it listens, and at the end what the kernel dropped."""
         for line in self.tcpdump.stderr:
             if b"listening on" in line:
                 self._write(".listening", "")
-                return
+            elif line.rstrip().endswith(b"packets dropped by kernel"):
+                self.dropped = int(line.split()[0])
 
     def stop(self):
         self.tcpdump.send_signal(signal.SIGINT)
@@ -118,10 +123,12 @@ class Recording:
             while chunk := self.tcpdump.stdout.read1(CHUNK):
                 buffer = budget.feed(buffer + chunk, pcap)
         self.tcpdump.wait()
+        self.messages.join(timeout=5)
         status = {
             "bytes": budget.written,
             "full_bytes": budget.cut_at,
             "stopped_at_limit": budget.stopped,
+            "dropped": self.dropped,
         }
         self._write(".json", json.dumps(status))
 

@@ -61,6 +61,7 @@ class FileRecording:
             destination.stat().st_size,
             status.get("full_bytes"),
             bool(status.get("stopped_at_limit")),
+            int(status.get("dropped") or 0),
         )
 
     def abandon(self) -> None:

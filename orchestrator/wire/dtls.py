@@ -25,6 +25,7 @@ class Record:
     length: int  # the record's body length (ciphertext with nonce, tag, padding)
     unified: bool = False  # a DTLS 1.3 record with the unified header (always encrypted)
     server_hello_suite: int | None = None
+    sequence: int | None = None  # the 48-bit record sequence number (DTLS 1.2 headers)
 
     @property
     def encrypted(self) -> bool:
@@ -55,11 +56,12 @@ def records(payload: bytes) -> list[Record]:
             if len(payload) < offset + HEADER_12:
                 break
             epoch = struct.unpack("!H", payload[offset + 3 : offset + 5])[0]
+            sequence = int.from_bytes(payload[offset + 5 : offset + 11], "big")
             body = struct.unpack("!H", payload[offset + 11 : offset + 13])[0]
             suite = None
             if first == HANDSHAKE and epoch == 0:
                 suite = _server_hello_suite(payload[offset + HEADER_12 : offset + HEADER_12 + body])
-            found.append(Record(first, epoch, body, server_hello_suite=suite))
+            found.append(Record(first, epoch, body, server_hello_suite=suite, sequence=sequence))
             offset += HEADER_12 + body
         else:
             break

@@ -57,6 +57,12 @@ class Direction:
     checks: list[tuple[float, str | None]] = field(default_factory=list)  # (time, USERNAME)
     sources: set[str] = field(default_factory=set)
     first_encrypted_at: float | None = None
+    sequences: dict[tuple[Flow, int], set[int]] = field(default_factory=dict)  # (flow, epoch)
+
+    def records_not_captured(self) -> int:
+        """Encrypted DTLS 1.2 records whose sequence numbers the capture skipped: sent
+        (a later number crossed) but not recorded."""
+        return sum(max(seen) - min(seen) + 1 - len(seen) for seen in self.sequences.values())
 
     def traffic(self) -> Traffic:
         return Traffic(**{name: self.counts[name] for name in TRAFFIC_COUNTS})
@@ -150,6 +156,8 @@ def _dtls(flows: Flows, direction: Direction, time: float, payload: bytes, flow:
             flows.suite = record.server_hello_suite
             flows.handshakes.append(time)
         if record.encrypted:
+            if record.sequence is not None:
+                direction.sequences.setdefault((flow, record.epoch), set()).add(record.sequence)
             direction.counts["dtls_encrypted_records"] += 1
             if direction.first_encrypted_at is None:
                 direction.first_encrypted_at = time

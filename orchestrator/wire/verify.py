@@ -71,6 +71,8 @@ def verify(inputs: Inputs) -> Verification:
             + " or ".join(sorted(allowed))
         )
     gaps += relay_leg_gaps(packets.segments, inputs.endpoints)
+    if gaps:
+        gaps += _not_captured(flows)
     if packets.damage:
         (gaps if gaps else details).append(packets.damage)
     return Verification(
@@ -85,6 +87,22 @@ def verify(inputs: Inputs) -> Verification:
         measures=tuple(measures),
         path=path,
     )
+
+
+def _not_captured(flows: Flows) -> list[str]:
+    """What the recording itself missed, so that a gap is not blamed on the peers."""
+    found = []
+    for sender, direction in (
+        ("client", flows.client_to_server),
+        ("server", flows.server_to_client),
+    ):
+        lost = direction.records_not_captured()
+        if lost:
+            found.append(
+                f"the capture lacks {lost} of the {sender}'s DTLS records (their sequence "
+                "numbers were skipped): what is missing may have crossed unrecorded"
+            )
+    return found
 
 
 def _data(rule: Rule, inputs: Inputs, flows: Flows) -> tuple[DataEvidence, Level]:

@@ -61,6 +61,7 @@ class FakeRecorder:
     pcap: bytes
     ready: bool = True
     removed: bool = False
+    dropped: int = 0
 
     def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
         return self.ready
@@ -70,7 +71,7 @@ class FakeRecorder:
             return None
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(self.pcap)
-        return Capture(destination, len(self.pcap), None, False)
+        return Capture(destination, len(self.pcap), None, False, self.dropped)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class FakeEngine:
     scripts: Mapping[str, Script]  # image reference → behaviour
     fail_create: str | None = None  # image reference whose creation fails
     pcap_for: PcapFor | None = None  # what every capture records
+    capture_dropped: int = 0  # what every recorder says the kernel dropped
     recorders: list[FakeRecorder] = field(default_factory=list)
     containers: list[FakeContainer] = field(default_factory=list)
     networks_open: set[str] = field(default_factory=set)
@@ -116,7 +118,8 @@ class FakeEngine:
         assert network.subnet is not None
         subnet = ipaddress.IPv4Network(network.subnet)
         server, client = str(subnet.network_address + 70), str(subnet.network_address + 10)
-        recorder = FakeRecorder(self.pcap_for(server, client) if self.pcap_for else b"")
+        pcap = self.pcap_for(server, client) if self.pcap_for else b""
+        recorder = FakeRecorder(pcap, dropped=self.capture_dropped)
         self.recorders.append(recorder)
         try:
             yield recorder

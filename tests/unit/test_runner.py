@@ -283,6 +283,22 @@ def test_capture_backs_a_pass(write_matrix: WriteMatrix, tmp_path: Path) -> None
     assert engine.leftovers() == []
 
 
+def test_packets_the_recorder_lost_are_in_the_reason(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    engine = FakeEngine(
+        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)},
+        pcap_for=lambda server, client: pcap_of(handshake(server, client)),
+        capture_dropped=3,
+    )
+    runner = make_runner(
+        write_matrix, tmp_path, engine, capture_image="img/capture", recorders=engine
+    )
+    result = run_one(runner)
+    assert result.outcome is Outcome.UNVERIFIED
+    assert "the recorder lost 3 packets (dropped by the kernel)" in result.reason
+
+
 def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_path: Path) -> None:
     engine = FakeEngine(
         {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0, output="PASS: trust me")}

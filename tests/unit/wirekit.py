@@ -63,8 +63,9 @@ def stun(kind: int, transaction: bytes, username: str | None = None) -> bytes:
     return struct.pack("!HHI", kind, len(body), 0x2112A442) + transaction + body
 
 
-def dtls(content_type: int, epoch: int, body: bytes = b"x" * 16) -> bytes:
-    return struct.pack("!BHH6sH", content_type, 0xFEFD, epoch, b"\0" * 6, len(body)) + body
+def dtls(content_type: int, epoch: int, body: bytes = b"x" * 16, sequence: int = 0) -> bytes:
+    header = struct.pack("!BHH", content_type, 0xFEFD, epoch) + sequence.to_bytes(6, "big")
+    return header + struct.pack("!H", len(body)) + body
 
 
 def server_hello(suite: int = GCM_SUITE) -> bytes:
@@ -79,9 +80,9 @@ def server_hello(suite: int = GCM_SUITE) -> bytes:
     return dtls(HANDSHAKE, 0, header + hello)
 
 
-def app_record(plaintext: int) -> bytes:
+def app_record(plaintext: int, sequence: int = 0) -> bytes:
     """An AES-GCM application data record carrying `plaintext` bytes."""
-    return dtls(APPLICATION, 1, b"e" * (plaintext + 24))
+    return dtls(APPLICATION, 1, b"e" * (plaintext + 24), sequence)
 
 
 def sctp_size(user_data: int) -> int:
