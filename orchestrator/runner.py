@@ -75,9 +75,20 @@ class CellRunner:
                     cause=missing.cause,
                 )
         attempts = [self._attempt(cell, 1)]
-        while attempts[-1].outcome.is_failure and len(attempts) <= self.retries:
+        retries = self.retries if self._worth_retrying(attempts[0]) else 0
+        while attempts[-1].outcome.is_failure and len(attempts) <= retries:
             attempts.append(self._attempt(cell, len(attempts) + 1))
         return _combined(attempts)
+
+    def _worth_retrying(self, first: CellResult) -> bool:
+        """A retry tells a flaky cell from a broken one; a cell that failed exactly as
+        expectations.yaml says it always does would only spend the time again."""
+        expected = self.context.matrix.expected(first.cell, first.cause)
+        return (
+            expected is None
+            or expected.outcome in (Outcome.FLAKY,)
+            or (expected.outcome is not first.outcome)
+        )
 
     def _attempt(self, cell: Cell, number: int) -> CellResult:
         started = time.monotonic()

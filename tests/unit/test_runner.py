@@ -33,6 +33,7 @@ def make_runner(
     engine: FakeEngine,
     unavailable: dict[str, UnavailableImage] | None = None,
     cancel: threading.Event | None = None,
+    retries: int = 0,
     **context: object,
 ) -> CellRunner:
     matrix = load_matrix(write_matrix(VALID), environ={})
@@ -47,7 +48,7 @@ def make_runner(
         topology=topology_for,
         payload=lambda: PAYLOAD,
     )
-    return CellRunner(replace(settings, **context), unavailable or {})  # type: ignore[arg-type]
+    return CellRunner(replace(settings, **context), unavailable or {}, retries)  # type: ignore[arg-type]
 
 
 def run_one(runner: CellRunner, cell: Cell = CELL) -> CellResult:
@@ -327,3 +328,25 @@ def test_cells_run_the_image_ids_resolved_when_the_run_was_planned(
     execution = _Execution(matrix, RunRequest(), plan(matrix), store, None, 1)  # type: ignore[arg-type]
     runner = execution._runner(FakeEngine({}), outcomes, None, None, Topologies(), tmp_path)
     assert dict(runner.context.images) == {"alpha": "sha256:aaaa", "beta": "sha256:bbbb"}
+
+
+@pytest.mark.parametrize(
+    ("expectation", "attempts"),
+    [
+        ("", 2),  # unexpected: the retry tells flaky from broken
+        ("datachannel/alpha/beta:\n  outcome: failed\n  reason: SCTP\n", 1),
+        ("datachannel/alpha/beta:\n  outcome: flaky\n  reason: DTLS race\n", 2),
+        ("datachannel/alpha/beta:\n  outcome: timeout\n  reason: hangs\n", 2),
+    ],
+)
+def test_a_cell_failing_as_expected_is_not_retried(
+    write_matrix: WriteMatrix, tmp_path: Path, expectation: str, attempts: int
+) -> None:
+    (tmp_path / "expectations.yaml").write_text(expectation or "{}\n")
+    engine = FakeEngine(
+        {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=1, output="FAIL: no echo")}
+    )
+    result = make_runner(write_matrix, tmp_path, engine, retries=1).run(PlannedCell(CELL))
+    assert result.outcome is Outcome.FAILED
+    clients = [c for c in engine.containers if c.spec.image == CLIENT]
+    assert len(clients) == attempts
