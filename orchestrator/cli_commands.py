@@ -258,7 +258,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     # Against today's expectations file, which may explain more than the run knew.
     matrix = load_matrix(args.file)
     results = load_results(args.results)
-    cells = tuple(replace(r, expected=matrix.expected(r.cell, r.cause)) for r in results.cells)
+    cells = tuple(matrix.explained(r) for r in results.cells)
     return _gate(replace(results, cells=cells), console)
 
 

@@ -213,7 +213,7 @@ class _Execution:
         self.reporter.cell_started(cell)
 
     def _finished(self, result: CellResult) -> None:
-        result = replace(result, expected=self.matrix.expected(result.cell, result.cause))
+        result = self.matrix.explained(result)
         self.store.add(result)
         self.reporter.cell_finished(result)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from orchestrator.model import Cell, Expectation, Outcome, Role
+from orchestrator.model import Cell, CellResult, Expectation, Outcome, Role
 from orchestrator.ports import Limits
 
 SERVER_PORT = 8080
@@ -131,6 +131,13 @@ class Matrix:
     implementations: tuple[Implementation, ...]
     scenarios: tuple[Scenario, ...] = ()
     expectations: tuple[ExpectationRule, ...] = field(default=())
+
+    def explained(self, result: CellResult) -> CellResult:
+        """The result with its entry from expectations.yaml attached; a cell that cannot
+        run (N/A) has none, as no glob can make it pass or fail."""
+        if result.outcome is Outcome.UNSUPPORTED:
+            return replace(result, expected=None)
+        return replace(result, expected=self.expected(result.cell, result.cause))
 
     def expected(self, cell: Cell, cause: str | None = None) -> Expectation | None:
         """The entry for the cell: one whose condition (`when`) is the cell's `cause`

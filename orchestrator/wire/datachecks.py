@@ -11,12 +11,12 @@ from orchestrator.wire.dtls import plaintext_range
 from orchestrator.wire.flows import AppRecord, Flows
 from orchestrator.wire.rules import Plan, Send
 
-DCEP_ACK = b"\x02"
 DATA_HEADERS = (16, 20)  # DATA and I-DATA chunk headers
 SCTP_HEADER = 12
 BUNDLED_MAX = 64  # a SACK, a DCEP message or a FORWARD-TSN in the same packet
 ONE_RECORD_MAX = 1100  # user data that always fits one DTLS record
 BUNDLE_MAX = 12  # DATA chunks counted in one record
+PACKED_MIN = 16384  # message bytes that set-up and control traffic cannot account for
 ECHO_SHAPE_SKIP = 3  # each side's first records: SCTP association set-up
 ECHO_SHAPE_MIN = SCTP_HEADER + 16 + 8  # at least 8 bytes of user data
 
@@ -73,11 +73,11 @@ def _find(
 def _channel_gaps(plan: Plan, messages: list[Message], opens: list[ChannelOpen]) -> list[str]:
     gaps = []
     if plan.unordered:
-        ordered = _ordered_after_ack(messages)
+        ordered = _back_to_ordered(messages)
         if ordered:
             gaps.append(
-                f"{ordered} of the client's messages after the server's DCEP ACK were sent "
-                "ordered (U bit clear)"
+                f"{ordered} of the client's messages went ordered (U bit clear) after it had "
+                "sent unordered ones on the channel"
             )
         client_opens = [o for o in opens if o.sender == "client"]
         if client_opens and not any(
@@ -97,22 +97,22 @@ def _channel_gaps(plan: Plan, messages: list[Message], opens: list[ChannelOpen])
     return gaps
 
 
-def _ordered_after_ack(messages: list[Message]) -> int:
-    """Client messages with the U bit clear sent after its stream's DCEP ACK arrived
-    (RFC 8832 section 6: before the ACK a sender keeps unordered messages ordered)."""
-    acks: dict[int, float] = {}
+def _back_to_ordered(messages: list[Message]) -> int:
+    """Client messages sent with the U bit clear after the same stream had already carried
+    unordered ones. Before the DCEP ACK an opener keeps an unordered channel's messages
+    ordered (RFC 8832 section 6), and a stack decides that when a message is queued, not
+    when it leaves, so a burst may cross ordered well after the ACK; but once a sender
+    has switched to unordered, an ordered message means it does not keep to the channel."""
+    switched: set[int] = set()
+    count = 0
     for m in messages:
-        if m.sender == "server" and m.ppid == PPID_DCEP and m.data[:1] == DCEP_ACK:
-            acks.setdefault(m.stream, m.time)
-    return sum(
-        1
-        for m in messages
-        if m.sender == "client"
-        and m.ppid != PPID_DCEP
-        and not m.unordered
-        and m.stream in acks
-        and m.time > acks[m.stream]
-    )
+        if m.sender != "client" or m.ppid == PPID_DCEP:
+            continue
+        if m.unordered:
+            switched.add(m.stream)
+        elif m.stream in switched:
+            count += 1
+    return count
 
 
 def sized(plan: Plan, flows: Flows) -> DataEvidence:
@@ -149,25 +149,58 @@ def _sized_direction(
     sender = sends[0].sender
     wanted = Counter(len(s.data) for s in sends)
     echo_wanted = Counter(len(s.data) for s in sends if s.echoed)
+    if plan.min_echoes is not None:
+        echo_wanted = Counter({size: min(n, plan.min_echoes) for size, n in echo_wanted.items()})
     sent, first = _carried(by_sender[sender], wanted, suite, after=None)
     echoed, _ = _carried(by_sender[_other(sender)], echo_wanted, suite, after=first)
-    for size in sorted(wanted):
-        if size == 0:
-            continue  # an empty message is one padding byte: no size proves it
-        needed, echo_needed = wanted[size], echo_wanted[size]
-        if plan.min_echoes is not None:
-            echo_needed = min(echo_needed, plan.min_echoes)
-        if sent[size] < needed:
-            gaps.append(
-                f"{sent[size]} of {needed} {sender}→{_other(sender)} records carry {size}-byte "
-                "messages [sized]"
+    found: list[str] = []
+    for size in sorted(s for s in wanted if s > 0):  # an empty message is one padding byte
+        if sent[size] < wanted[size]:
+            found.append(
+                f"{sent[size]} of {wanted[size]} {sender}→{_other(sender)} records carry "
+                f"{size}-byte messages [sized]"
             )
-        if echoed[size] < echo_needed:
-            gaps.append(f"{echoed[size]} of {echo_needed} echoes of {size}-byte messages [sized]")
+        if echoed[size] < echo_wanted[size]:
+            found.append(
+                f"{echoed[size]} of {echo_wanted[size]} echoes of {size}-byte messages [sized]"
+            )
         details.append(
             f"{size}-byte messages: {sent[size]} carried {sender}→{_other(sender)}, "
             f"{echoed[size]} back"
         )
+    if found and _total(wanted) >= PACKED_MIN:
+        found = _packed(sender, wanted, echo_wanted, by_sender, suite, details)
+    gaps += found
+
+
+def _packed(
+    sender: str,
+    wanted: Counter[int],
+    echo_wanted: Counter[int],
+    by_sender: dict[str, list[AppRecord]],
+    suite: int | None,
+    details: list[str],
+) -> list[str]:
+    """Many messages a stack packed into full packets, fragments of one next to the start
+    of the next (dcsctp does): record boundaries say nothing of message boundaries, but
+    the plaintext each way must at least hold the messages."""
+    gaps = []
+    for direction, needed in ((sender, _total(wanted)), (_other(sender), _total(echo_wanted))):
+        carried = sum(plaintext_range(r.record, suite)[0] for r in by_sender[direction])
+        details.append(
+            f"packed: {carried} bytes of SCTP {direction}→{_other(direction)} for {needed} "
+            "bytes of messages"
+        )
+        if carried < needed:
+            gaps.append(
+                f"only {carried} bytes of SCTP {direction}→{_other(direction)}, the messages "
+                f"need {needed} [sized]"
+            )
+    return gaps
+
+
+def _total(sizes: Counter[int]) -> int:
+    return sum(size * n for size, n in sizes.items())
 
 
 def _carried(

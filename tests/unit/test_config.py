@@ -7,7 +7,7 @@ import pytest
 
 from orchestrator.config import CA_BUNDLE_ENV, DEFAULT_CLIENT_COMMAND, load_matrix
 from orchestrator.errors import ConfigError
-from orchestrator.model import Cell, Expectation, Outcome, Role
+from orchestrator.model import Cell, CellResult, Expectation, Outcome, Role
 from tests.unit.conftest import VALID, WriteMatrix
 
 
@@ -255,3 +255,16 @@ def test_malformed_expectations(
     with pytest.raises(ConfigError) as caught:
         load_matrix(write_matrix(VALID), environ={})
     assert re.search(pattern, str(caught.value)), str(caught.value)
+
+
+def test_a_cell_that_cannot_run_carries_no_expectation(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    (tmp_path / "expectations.yaml").write_text("'*/alpha/*':\n  outcome: failed\n  reason: x\n")
+    matrix = load_matrix(write_matrix(VALID), environ={})
+    cell = Cell("datachannel", "alpha", "beta")
+    unsupported = matrix.explained(CellResult(cell, Outcome.UNSUPPORTED, "no client role"))
+    assert unsupported.expected is None
+    assert not unsupported.deviates
+    failed = matrix.explained(CellResult(cell, Outcome.FAILED, "SCTP"))
+    assert failed.expected == Expectation(Outcome.FAILED, "x")

@@ -16,7 +16,6 @@ from orchestrator.model import Outcome, Verification
 from orchestrator.outcomes import reconcile
 from orchestrator.wire import datachecks
 from orchestrator.wire.decrypt import (
-    PPID_DCEP,
     Message,
     channel_opens,
     chunks,
@@ -163,7 +162,41 @@ def test_bundles_too_small_for_every_message_are_unverified() -> None:
     facts = CellFacts(b"Q" * 296)
     packets = handshake() + association() + bundles(2, 20, 300)
     wire = verify(Inputs(pcap_of(packets), ENDPOINTS, "datachannel-unordered", facts))
-    assert "40 of 100 client→server records carry 300-byte messages [sized]" in wire.missing
+    assert len(wire.missing) == 2  # each way: 40 messages' worth and set-up, not 100
+    for gap, way in zip(wire.missing, ("client→server", "server→client"), strict=True):
+        assert re.fullmatch(
+            rf"only 1\d{{4}} bytes of SCTP {way}, the messages need 30000 \[sized\]", gap
+        )
+
+
+def test_messages_packed_across_full_packets_are_proven_by_their_total() -> None:
+    """dcsctp fills each packet, the end of one message next to the start of the next:
+    no record has a message's size, but the bytes each way hold all 100 of them."""
+    facts = CellFacts(b"Q" * 296)
+    full = [
+        (2.0 + i / 100 + back / 1000, *((SERVER, CLIENT) if back else (CLIENT, SERVER)), r)
+        for i in range(26)
+        for back, r in ((0, app_record(1188)), (1, app_record(1188)))
+    ]
+    wire = verify(
+        Inputs(
+            pcap_of(handshake() + association() + full), ENDPOINTS, "datachannel-unordered", facts
+        )
+    )
+    assert wire.verified, wire.missing
+    assert any(d.startswith("packed: 31") for d in wire.details), wire.details
+    short = [p for p in full if p[0] < 2.2]  # 20 packets each way: 23760 bytes and set-up
+    wire = verify(
+        Inputs(
+            pcap_of(handshake() + association() + short), ENDPOINTS, "datachannel-unordered", facts
+        )
+    )
+    assert any(
+        re.fullmatch(
+            r"only 24\d{3} bytes of SCTP client→server, the messages need 30000 \[sized\]", g
+        )
+        for g in wire.missing
+    ), wire.missing
 
 
 def test_an_original_contract_client_is_proven_by_the_echo_shape() -> None:
@@ -398,22 +431,23 @@ def test_one_conversation_joins_the_hops_of_an_association() -> None:
         assert dpkt.ip.IP(bytes(ip)).sum == checksum  # dpkt computes it afresh
 
 
-def test_unordered_messages_may_be_ordered_only_until_the_dcep_ack() -> None:
-    """RFC 8832 section 6: a channel's opener sends ordered until the ACK arrives."""
+def test_unordered_messages_may_start_ordered_but_not_go_back() -> None:
+    """RFC 8832 section 6: an opener sends ordered until the ACK has arrived; a message
+    queued before it may cross later, but after unordered ones an ordered one is wrong."""
     plan = RULES["datachannel-unordered"].plan
     assert plan is not None
-    ack = Message(1.0, "server", 1, PPID_DCEP, b"\x02", unordered=False)
 
     def sent(at: float, unordered: bool) -> Message:
         return Message(at, "client", 1, 51, b"000:" + PAYLOAD, unordered)
 
-    early = datachecks.decrypted(plan(CellFacts(PAYLOAD)), [sent(0.9, False), ack], [])
-    assert not any("U bit" in gap for gap in early.gaps)
-    late = [ack, sent(1.1, True), sent(1.2, False)]
+    early = [sent(0.9, False), sent(1.1, False), sent(1.2, True)]
+    gaps = datachecks.decrypted(plan(CellFacts(PAYLOAD)), early, []).gaps
+    assert not any("U bit" in gap for gap in gaps)
+    late = [sent(1.1, True), sent(1.2, False), sent(1.3, True)]
     gaps = datachecks.decrypted(plan(CellFacts(PAYLOAD)), late, []).gaps
     assert (
-        "1 of the client's messages after the server's DCEP ACK were sent ordered (U bit clear)"
-        in gaps
+        "1 of the client's messages went ordered (U bit clear) after it had sent unordered "
+        "ones on the channel" in gaps
     )
 
 
