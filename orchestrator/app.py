@@ -44,25 +44,31 @@ def build_images(
             engine, matrix, log_dir, reporter.note, reporter.status, cache_from_tags
         )
         outcomes = builder.prepare(names)
-        for tool, wanted, context in (
-            ("capture", matrix.settings.capture, matrix.settings.capture_context),
-            ("screenshot", matrix.settings.screenshot, matrix.settings.screenshot_context),
-            ("netkit", len(matrix.scenarios) > 1, matrix.settings.netkit_context),
-        ):
-            if wanted:
-                builder.prepare_tool(tool, context)
+        for tool, context in _tools(matrix):
+            builder.prepare_tool(tool, context)
     failed = [o for o in outcomes.values() if not o.ok]
     if failed:
         raise BuildFailed("; ".join(f"{o.name}: {o.reason}" for o in failed))
+
+
+def _tools(matrix: Matrix) -> list[tuple[str, Path]]:
+    """The tool images this matrix's runs use (name, build context)."""
+    settings = matrix.settings
+    tools = (
+        ("capture", settings.capture, settings.capture_context),
+        ("screenshot", settings.screenshot, settings.screenshot_context),
+        ("netkit", len(matrix.scenarios) > 1, settings.netkit_context),
+    )
+    return [(name, context) for name, wanted, context in tools if wanted]
 
 
 def save_images(matrix: Matrix, path: Path, console: Console) -> list[str]:
     """Every image a run needs, in one tar: CI builds once and ships it to the shards."""
     engine = connect_for(console, 1)
     settings = matrix.settings
-    wanted = [
-        settings.local_image(tool) for tool in ("base", "capture", "screenshot", "netkit")
-    ] + [i.image_reference(settings.image_prefix) for i in matrix.implementations]
+    wanted = [settings.local_image(tool) for tool in ("base", *dict(_tools(matrix)))] + [
+        i.image_reference(settings.image_prefix) for i in matrix.implementations
+    ]
     present = [reference for reference in wanted if engine.image_id(reference)]
     engine.save_images(present, path)
     return present
