@@ -55,6 +55,8 @@ integration: engine
 	$(BIN)/pytest -q tests/integration
 
 # Speed against the plain docker-run loop on the same cells (docs/benchmarks.md).
+BENCH_IMPLEMENTATIONS ?= aiortc werift libdatachannel pion
+
 bench: $(VENV)/.installed
-	$(BIN)/webrtc-interop build
-	$(BIN)/python scripts/bench.py $(ARGS)
+	$(BIN)/webrtc-interop build $(BENCH_IMPLEMENTATIONS)
+	$(BIN)/python scripts/bench.py -i $(shell echo $(BENCH_IMPLEMENTATIONS) | tr ' ' ,) $(ARGS)
