@@ -14,10 +14,11 @@ from orchestrator.network.topology import Wiring
 from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import Capture
 from orchestrator.render.verification import verification_text
+from orchestrator.wire.conversation import one_conversation
 from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.facts import cell_facts
-from orchestrator.wire.packets import CaptureUnreadable, one_conversation
+from orchestrator.wire.packets import CaptureUnreadable
 from orchestrator.wire.rules import RULES
 from orchestrator.wire.verify import Inputs, verify
 

@@ -12,8 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.wire.conversation import conversation_sender
 from orchestrator.wire.endpoints import Endpoints
-from orchestrator.wire.packets import conversation_sender
 
 KEYLOG_PREFIX = "KEYLOG: "
 DATA, I_DATA = 0, 64
@@ -108,8 +108,8 @@ def tshark_arguments(pcap: str, keylog: str) -> list[str]:
 
 
 def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
-    """DATA chunks per direction, counted where they reach the receiving peer (or on the
-    one conversation packets.one_conversation made of the peers' hops)."""
+    """DATA chunks per direction, counted where they reach the receiving peer (or, rewritten
+    by conversation.one_conversation, on the peers' one conversation)."""
     try:
         packets = json.loads(tshark_json or "[]")
     except ValueError:

@@ -11,13 +11,9 @@ from dataclasses import dataclass
 
 import dpkt
 
-from orchestrator.wire.endpoints import Endpoints
-
 ETH_IPV4, ETH_IPV6, ETH_VLAN = 0x0800, 0x86DD, 0x8100
 PCAP_HEADER, RECORD_HEADER = 24, 16
 PROTO_TCP, PROTO_UDP = 6, 17
-DTLS_FIRST = (20, 63)  # RFC 7983: a first byte in this range is DTLS
-CONVERSATION_PORTS = (40000, 40001)
 
 
 class CaptureUnreadable(Exception):
@@ -60,7 +56,7 @@ def read_pcap(pcap: bytes) -> Packets:
     datagrams: list[Datagram] = []
     segments: list[Segment] = []
     count, read = 0, PCAP_HEADER
-    for time, frame, ip_at, end in _frames(pcap):
+    for time, frame, ip_at, end in frames(pcap):
         _sort(frame[ip_at:] if ip_at else b"", time, datagrams, segments)
         count, read = count + 1, end
     damage = None
@@ -69,78 +65,19 @@ def read_pcap(pcap: bytes) -> Packets:
     return Packets(tuple(datagrams), tuple(segments), damage)
 
 
-def one_conversation(pcap: bytes, endpoints: Endpoints) -> bytes:
-    """The capture with every plain DTLS datagram on a hop that touches a peer's own
-    address readdressed as if it went straight between the peers' own addresses, on two
-    fixed ports (client CONVERSATION_PORTS[0], server [1]). A dissector keys DTLS sessions
-    by 5-tuple: an association whose directions, or whose handshake and data, took
-    different ICE pairs or NAT legs is one conversation this way (a packet seen on both
-    sides of a NAT is then there twice, with the same TSNs). Nothing else changes."""
-    out = bytearray(pcap)
-    for _, frame, ip_at, end in _frames(pcap):
-        found = _udp_at(frame, ip_at)
-        if found is None:
-            continue
-        udp_at, src, dst = found
-        role = _role(endpoints, src, dst)
-        first = frame[udp_at + 8 : udp_at + 9]
-        if role is None or not first or not DTLS_FIRST[0] <= first[0] <= DTLS_FIRST[1]:
-            continue
-        start = end - len(frame)
-        client, server = endpoints.client, endpoints.server
-        _readdress(out, start + ip_at, (client, server) if role == "client" else (server, client))
-        ports = CONVERSATION_PORTS if role == "client" else CONVERSATION_PORTS[::-1]
-        at = start + udp_at
-        out[at : at + 4] = struct.pack("!HH", *ports)
-        out[at + 6 : at + 8] = b"\0\0"  # no checksum
-    return bytes(out)
+def byte_order(pcap: bytes) -> str:
+    """The struct byte order of a pcap's record headers."""
+    return "<" if pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
 
 
-def _role(endpoints: Endpoints, src: str, dst: str) -> str | None:
-    """Which peer sent a datagram on a hop that touches either peer's own address."""
-    if src in endpoints.own(of_client=True) or dst in endpoints.own(of_client=False):
-        return "client"
-    if src in endpoints.own(of_client=False) or dst in endpoints.own(of_client=True):
-        return "server"
-    return None
-
-
-def conversation_sender(src: str, sport: int, dport: int, endpoints: Endpoints) -> str | None:
-    """The sender of a datagram one_conversation readdressed, None for any other."""
-    if (sport, dport) == CONVERSATION_PORTS and src == endpoints.client:
-        return "client"
-    if (dport, sport) == CONVERSATION_PORTS and src == endpoints.server:
-        return "server"
-    return None
-
-
-def _readdress(out: bytearray, ip_at: int, addresses: tuple[str, str]) -> None:
-    """Set an IP header's source and destination, where they are of its family."""
-    version = out[ip_at] >> 4
-    family, at, size = (socket.AF_INET, 12, 4) if version == 4 else (socket.AF_INET6, 8, 16)
-    try:
-        packed = b"".join(socket.inet_pton(family, a) for a in addresses)
-    except OSError:
-        return  # the peers' own addresses are of the other family
-    out[ip_at + at : ip_at + at + 2 * size] = packed
-    if version == 4:
-        header = (out[ip_at] & 0x0F) * 4
-        out[ip_at + 10 : ip_at + 12] = b"\0\0"
-        words = struct.unpack(f"!{header // 2}H", out[ip_at : ip_at + header])
-        total = sum(words)
-        while total >> 16:
-            total = (total & 0xFFFF) + (total >> 16)
-        out[ip_at + 10 : ip_at + 12] = struct.pack("!H", ~total & 0xFFFF)
-
-
-def _frames(pcap: bytes) -> Iterator[tuple[float, bytes, int, int]]:
+def frames(pcap: bytes) -> Iterator[tuple[float, bytes, int, int]]:
     """(time, frame, where its IP header starts or 0, where the record ends) for each
     whole record."""
     try:
         reader = dpkt.pcap.Reader(io.BytesIO(pcap[:PCAP_HEADER]))
     except (ValueError, dpkt.dpkt.NeedData, dpkt.dpkt.UnpackError) as error:
         raise CaptureUnreadable(f"not a pcap file ({error or 'empty'})") from None
-    order = "<" if pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    order = byte_order(pcap)
     nanoseconds = pcap[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     offset = PCAP_HEADER
     while offset + RECORD_HEADER <= len(pcap):
@@ -168,7 +105,7 @@ def _ip_offset(frame: bytes, datalink: int) -> int:
     return offset if kind in (ETH_IPV4, ETH_IPV6) else 0
 
 
-def _udp_at(frame: bytes, ip_at: int) -> tuple[int, str, str] | None:
+def udp_at(frame: bytes, ip_at: int) -> tuple[int, str, str] | None:
     """Where a frame's UDP header starts, and the IP source and destination."""
     ip = frame[ip_at:] if ip_at else b""
     if len(ip) >= 20 and ip[0] >> 4 == 4 and ip[9] == PROTO_UDP:

@@ -15,6 +15,7 @@ import pytest
 from orchestrator.model import Outcome, Verification
 from orchestrator.outcomes import reconcile
 from orchestrator.wire import datachecks
+from orchestrator.wire.conversation import conversation_sender, one_conversation
 from orchestrator.wire.decrypt import (
     Message,
     channel_opens,
@@ -24,7 +25,7 @@ from orchestrator.wire.decrypt import (
 )
 from orchestrator.wire.demux import Kind, demultiplex, unwrap_turn
 from orchestrator.wire.endpoints import Endpoints
-from orchestrator.wire.packets import conversation_sender, one_conversation, read_pcap
+from orchestrator.wire.packets import read_pcap
 from orchestrator.wire.rules import RULES, CellFacts, confirmation, evidence_table
 from orchestrator.wire.verify import Inputs, verify
 from tests.unit.wirekit import (
@@ -404,15 +405,19 @@ def test_sctp_inside_turn_data_indications_is_read() -> None:
 
 def test_one_conversation_joins_the_hops_of_an_association() -> None:
     """The client's records leave for the server's NAT, the server's reach the client from
-    it: one 5-tuple between the peers' own addresses after, so a dissector sees one
-    DTLS session; STUN and hops that touch neither peer stay as they were."""
+    it or inside a relay's ChannelData: one 5-tuple between the peers' own addresses
+    after, so a dissector sees one DTLS session; STUN and hops that touch neither peer
+    stay as they were."""
     endpoints = Endpoints(SERVER, CLIENT, server_public=frozenset({GATEWAY}))
-    elsewhere = "198.18.7.99"
+    elsewhere, relay = "198.18.7.99", "198.18.7.80"
+    record = app_record(100)
+    channel_data = b"\x40\x00" + len(record).to_bytes(2, "big") + record
     packets = [
-        (1.0, CLIENT, GATEWAY, app_record(100)),
-        (1.1, GATEWAY, CLIENT, app_record(100)),
+        (1.0, CLIENT, GATEWAY, record),
+        (1.1, GATEWAY, CLIENT, record),
         (1.2, CLIENT, GATEWAY, stun(0x0001, b"t" * 12)),
-        (1.3, GATEWAY, elsewhere, app_record(100)),
+        (1.3, GATEWAY, elsewhere, record),
+        (1.4, relay, CLIENT, channel_data),
     ]
     rewritten = one_conversation(pcap_of(packets), endpoints)
     seen = read_pcap(rewritten).datagrams
@@ -421,7 +426,10 @@ def test_one_conversation_joins_the_hops_of_an_association() -> None:
         (SERVER, 40001, CLIENT, 40000),
         (CLIENT, 50000, GATEWAY, 50001),
         (GATEWAY, 50000, elsewhere, 50001),
+        (SERVER, 40001, CLIENT, 40000),
     ]
+    assert seen[4].payload == record  # unwrapped
+    assert seen[4].size == len(record)
     assert conversation_sender(SERVER, 40001, 40000, endpoints) == "server"
     assert conversation_sender(GATEWAY, 40001, 40000, endpoints) is None
     for _, frame in dpkt.pcap.Reader(io.BytesIO(rewritten)):
