@@ -19,10 +19,13 @@ MIN_ECHO_PACKETS = 40  # the contract's client waits for 50; a loaded capture ma
 # few, and a re-encoding server may send more or fewer packets than it received
 MAX_ECHO_GAP_S = 2.0  # the longest silence of the echo while its source still flows
 LAST_WINDOW_S = 5.0  # with MEDIA_DURATION: the echo must still arrive in the last 5 s
-# A browser echoing the remote track sends a few frames of encoded silence as soon as its
-# sender starts, before the first packet of the source arrives (Chromium: 4 Opus frames,
-# 60 ms); more than this many before the source is a stream of the server's own.
+# A browser echoing the remote track sends encoded silence as soon as its sender starts,
+# before the first packet of the source arrives: a few frames (Chromium: 4 Opus frames,
+# 60 ms), or for as long as a slow client takes to start (Firefox: up to ~2 s). Silence
+# is tiny (Chromium's: 43-byte SRTP packets); more than MAX_LEAD_PACKETS bigger ones
+# before the source are a stream of the server's own.
 MAX_LEAD_PACKETS = 10
+SILENCE_MAX_BYTES = 60
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def check_media(media: Media, answer: str | None, flows: Flows, duration_s: floa
 
 def _echo_pattern(name: str, sent: list[Rtp], back: list[Rtp], duration_s: float) -> list[str]:
     gaps = []
-    early = sum(1 for p in back if p.time <= sent[0].time)
+    early = sum(1 for p in back if p.time <= sent[0].time and p.size > SILENCE_MAX_BYTES)
     if early > MAX_LEAD_PACKETS:
         gaps.append(f"{name}: {early} RTP packets came back before any was sent (not an echo)")
     source_end = sent[-1].time

@@ -313,6 +313,17 @@ def test_a_few_frames_of_silence_before_the_echo_are_tolerated() -> None:
     assert wire.verified, wire.missing  # 4 packets, as Chromium sends before the echo
 
 
+def test_seconds_of_encoded_silence_before_a_slow_source_are_no_stream_of_its_own() -> None:
+    """Chromium echoing Firefox: 43-byte silence packets for as long as Firefox takes to
+    send; bigger packets that early would be the server's own stream."""
+    silent = [(1.0 + i * 0.02, SERVER, CLIENT, rtp(111, 43)) for i in range(50)] + media_call()
+    assert check(silent, "audio", tcp=signalling(AUDIO_ANSWER)).verified
+    loud = [(1.0 + i * 0.02, SERVER, CLIENT, rtp(111, 90)) for i in range(50)] + media_call()
+    assert "audio (opus): 50 RTP packets came back before any was sent (not an echo)" in (
+        check(loud, "audio", tcp=signalling(AUDIO_ANSWER)).missing
+    )
+
+
 def test_an_echo_that_stalls_while_media_flows_fails() -> None:
     packets = media_call()
     stalled = [p for p in packets if not (p[1] == SERVER and 2.5 < p[0] < 5.0)]
