@@ -5,9 +5,10 @@ handshake and data, took different ICE pairs, NAT legs or TURN framings (a peer 
 sends through its own allocation but receives from the other's relay) is split over
 several of them, and none holds a whole handshake. Rewritten here, every DTLS record on
 a hop that touches a peer's own address, plain or inside ChannelData or a Send/Data
-indication, goes straight between the peers' own addresses on two fixed ports; a record
-seen on several hops is then there several times, with the same TSNs. Nothing else
-changes.
+indication, goes straight between the peers' own addresses on a pair of fixed ports; a
+record seen on several hops is then there several times, with the same TSNs. Each
+association (a ClientHello with a new random: `reconnect` has two) gets its own pair of
+ports, so that one session's handshake never lands in another's. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -20,18 +21,22 @@ from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.packets import PCAP_HEADER, RECORD_HEADER, byte_order, frames, udp_at
 
 DTLS_FIRST = (20, 63)  # RFC 7983: a first byte in this range is DTLS
-CONVERSATION_PORTS = (40000, 40001)  # client, server
+CONVERSATION_PORTS = (40000, 40001)  # client, server; the next association +2, +2 ...
+MAX_ASSOCIATIONS = 1000
+CLIENT_HELLO = 1
 UDP_HEADER = 8
 
 
 def one_conversation(pcap: bytes, endpoints: Endpoints) -> bytes:
-    """The capture with the peers' DTLS as one conversation (see the module's text)."""
+    """The capture with the peers' DTLS as one conversation per association (see the
+    module's text)."""
     header = struct.Struct(byte_order(pcap) + "IIII")
     out = bytearray(pcap[:PCAP_HEADER])
+    randoms: list[bytes] = []  # the ClientHello randoms seen, one per association
     for _, frame, ip_at, end in frames(pcap):
         start = end - len(frame) - RECORD_HEADER
         seconds, fraction, _, original = header.unpack_from(pcap, start)
-        rewritten = _rewritten(frame, ip_at, endpoints)
+        rewritten = _rewritten(frame, ip_at, endpoints, randoms)
         if rewritten is None:
             out += pcap[start:end]
             continue
@@ -43,14 +48,17 @@ def one_conversation(pcap: bytes, endpoints: Endpoints) -> bytes:
 
 def conversation_sender(src: str, sport: int, dport: int, endpoints: Endpoints) -> str | None:
     """The sender of a datagram one_conversation rewrote, None for any other."""
-    if (sport, dport) == CONVERSATION_PORTS and src == endpoints.client:
-        return "client"
-    if (dport, sport) == CONVERSATION_PORTS and src == endpoints.server:
-        return "server"
+    low, high = CONVERSATION_PORTS[0], CONVERSATION_PORTS[0] + 2 * MAX_ASSOCIATIONS
+    if low <= sport < high and (sport - low) % 2 == 0 and dport == sport + 1:
+        return "client" if src == endpoints.client else None
+    if low <= dport < high and (dport - low) % 2 == 0 and sport == dport + 1:
+        return "server" if src == endpoints.server else None
     return None
 
 
-def _rewritten(frame: bytes, ip_at: int, endpoints: Endpoints) -> bytes | None:
+def _rewritten(
+    frame: bytes, ip_at: int, endpoints: Endpoints, randoms: list[bytes]
+) -> bytes | None:
     found = udp_at(frame, ip_at)
     if found is None:
         return None
@@ -64,10 +72,25 @@ def _rewritten(frame: bytes, ip_at: int, endpoints: Endpoints) -> bytes | None:
     client, server = endpoints.client, endpoints.server
     if not _readdressed(ip, (client, server) if role == "client" else (server, client)):
         return None  # the peers' own addresses are of the other family
+    random = _client_hello_random(dtls)
+    if random is not None and random not in randoms and len(randoms) < MAX_ASSOCIATIONS:
+        randoms.append(random)
+    shift = 2 * max(len(randoms) - 1, 0)
     ports = CONVERSATION_PORTS if role == "client" else CONVERSATION_PORTS[::-1]
-    udp = struct.pack("!HHHH", *ports, UDP_HEADER + len(dtls), 0)  # no checksum
+    udp = struct.pack("!HHHH", ports[0] + shift, ports[1] + shift, UDP_HEADER + len(dtls), 0)
     _set_length(ip, UDP_HEADER + len(dtls))
     return frame[:ip_at] + bytes(ip) + udp + dtls
+
+
+def _client_hello_random(dtls: bytes) -> bytes | None:
+    """The random of a datagram's leading ClientHello, or of its first fragment (record
+    header 13 bytes, handshake header 12 with the fragment offset at 6-8, version 2, then
+    32 bytes of random), else None."""
+    if len(dtls) < 13 + 12 + 2 + 32 or dtls[0] != 22 or dtls[3:5] != b"\0\0":
+        return None
+    if dtls[13] != CLIENT_HELLO or dtls[19:22] != b"\0\0\0":
+        return None
+    return dtls[13 + 12 + 2 : 13 + 12 + 2 + 32]
 
 
 def _is_dtls(payload: bytes) -> bool:

@@ -57,7 +57,8 @@ class Direction:
     checks: list[tuple[float, str | None]] = field(default_factory=list)  # (time, USERNAME)
     sources: set[str] = field(default_factory=set)
     first_encrypted_at: float | None = None
-    sequences: dict[tuple[Flow, int], set[int]] = field(default_factory=dict)  # (flow, epoch)
+    # DTLS 1.2 record sequence numbers by (flow, epoch, ServerHellos seen before)
+    sequences: dict[tuple[Flow, int, int], set[int]] = field(default_factory=dict)
 
     def records_not_captured(self) -> int:
         """Encrypted DTLS 1.2 records whose sequence numbers the capture skipped: sent
@@ -156,8 +157,9 @@ def _dtls(flows: Flows, direction: Direction, time: float, payload: bytes, flow:
             flows.suite = record.server_hello_suite
             flows.handshakes.append(time)
         if record.encrypted:
-            if record.sequence is not None:
-                direction.sequences.setdefault((flow, record.epoch), set()).add(record.sequence)
+            if record.sequence is not None:  # per association: a new ServerHello starts one
+                key = (flow, record.epoch, len(flows.handshakes))
+                direction.sequences.setdefault(key, set()).add(record.sequence)
             direction.counts["dtls_encrypted_records"] += 1
             if direction.first_encrypted_at is None:
                 direction.first_encrypted_at = time
