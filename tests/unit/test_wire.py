@@ -35,6 +35,7 @@ from tests.unit.wirekit import (
     TcpSegment,
     app_record,
     association,
+    dtls,
     handshake,
     http,
     pcap_of,
@@ -482,3 +483,31 @@ def test_records_the_capture_skipped_are_named_not_blamed_on_the_peers() -> None
         "skipped): what is missing may have crossed unrecorded",
     )
     assert check(handshake() + association() + echo(len(PAYLOAD))).verified
+
+
+def client_hello(random: bytes) -> bytes:
+    body = b"\xfe\xfd" + random + b"\x00"
+    header = bytes([1]) + len(body).to_bytes(3, "big") + b"\0\0" + b"\0\0\0"
+    return dtls(22, 0, header + len(body).to_bytes(3, "big") + body)
+
+
+def test_each_association_gets_its_own_conversation() -> None:
+    """`reconnect`: a second ClientHello with a new random starts a second association on
+    new ports; a retransmitted ClientHello (same random) does not."""
+    packets = [
+        (1.0, SERVER, CLIENT, client_hello(b"a" * 32)),
+        (1.1, SERVER, CLIENT, client_hello(b"a" * 32)),
+        (1.2, CLIENT, SERVER, app_record(100)),
+        (2.0, SERVER, CLIENT, client_hello(b"b" * 32)),
+        (2.1, CLIENT, SERVER, app_record(100)),
+    ]
+    seen = read_pcap(one_conversation(pcap_of(packets), ENDPOINTS)).datagrams
+    assert [(d.sport, d.dport) for d in seen] == [
+        (40001, 40000),
+        (40001, 40000),
+        (40000, 40001),
+        (40003, 40002),
+        (40002, 40003),
+    ]
+    assert conversation_sender(CLIENT, 40002, 40003, ENDPOINTS) == "client"
+    assert conversation_sender(SERVER, 40003, 40002, ENDPOINTS) == "server"
