@@ -268,7 +268,7 @@ class DockerContainer:
         with self.health.guard("read a container's logs"):
             tail = bytes(self._container.logs(stdout=True, stderr=True))
         half = self._head.limit
-        if head_is_all:
+        if head_is_all and tail == head:  # a follow stream can also end at a log rotation
             return Output(head)
         if tail.startswith(head) and len(tail) <= 2 * half:
             return Output(tail)
