@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from orchestrator.model import Cell, CellResult, Outcome, Traffic, Verification
 from orchestrator.network.topology import Wiring
 from orchestrator.outcomes import Observation, classify, media_report, reconcile
-from orchestrator.ports import Capture
+from orchestrator.ports import RUN_LABEL, Capture
 from orchestrator.render.verification import verification_text
 from orchestrator.wire.conversation import one_conversation
 from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
@@ -124,7 +124,10 @@ def _decrypt(
         return None  # verify says what is wrong with the capture
     try:
         return context.engine.analyse(
-            image, folder, tshark_arguments(f"/cell/{DECRYPT_PCAP}", "/cell/keylog.txt")
+            image,
+            folder,
+            tshark_arguments(f"/cell/{DECRYPT_PCAP}", "/cell/keylog.txt"),
+            {RUN_LABEL: context.run_id},
         )
     finally:
         (folder / DECRYPT_PCAP).unlink(missing_ok=True)

@@ -183,9 +183,15 @@ class Engine(Protocol):
         """True when a TCP connection from here to address:port succeeds."""
 
     def analyse(
-        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+        self,
+        image: str,
+        folder: Path,
+        arguments: list[str],
+        labels: Mapping[str, str],
+        timeout_s: float = 120,
     ) -> str:
-        """tshark's standard output for `arguments`, the files of `folder` at /cell."""
+        """tshark's standard output for `arguments`, the files of `folder` at /cell; the
+        container carries `labels` (the run's, so that `clean` finds one a crash left)."""
 
 
 @dataclass(frozen=True)

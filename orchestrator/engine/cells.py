@@ -105,7 +105,12 @@ class DockerCells:
             yield FileRecorders(control, self.health)
 
     def analyse(
-        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+        self,
+        image: str,
+        folder: Path,
+        arguments: list[str],
+        labels: Mapping[str, str],
+        timeout_s: float = 120,
     ) -> str:
         """tshark's output for files of `folder` (mounted read-only at /cell), run in the
         capture image with no network at all."""
@@ -115,6 +120,7 @@ class DockerCells:
                 entrypoint=["tshark"],
                 command=arguments,
                 network_mode="none",
+                labels=dict(labels),
                 volumes={str(folder.resolve()): {"bind": "/cell", "mode": "ro"}},
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],

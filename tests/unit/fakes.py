@@ -133,7 +133,12 @@ class FakeEngine:
         )
 
     def analyse(
-        self, image: str, folder: Path, arguments: list[str], timeout_s: float = 120
+        self,
+        image: str,
+        folder: Path,
+        arguments: list[str],
+        labels: Mapping[str, str],
+        timeout_s: float = 120,
     ) -> str:
         return ""
 
