@@ -84,11 +84,8 @@ class CellRunner:
         """A retry tells a flaky cell from a broken one; a cell that failed exactly as
         expectations.yaml says it always does would only spend the time again."""
         expected = self.context.matrix.expected(first.cell, first.cause)
-        return (
-            expected is None
-            or expected.outcome in (Outcome.FLAKY,)
-            or (expected.outcome is not first.outcome)
-        )
+        # One attempt is never `flaky`, so a cell expected to be flaky is always retried.
+        return expected is None or expected.outcome is not first.outcome
 
     def _attempt(self, cell: Cell, number: int) -> CellResult:
         started = time.monotonic()

@@ -166,28 +166,15 @@ class Chromium(Browser):
 
 class Firefox(Browser):
     def command(self, url: str, profile: Path) -> list[str]:
-        return [
-            self.binary,
-            "--headless",
-            "--no-remote",
-            "--profile",
-            str(profile),
-            *EXTRA_FLAGS,
-            url,
-        ]
+        return [*self._headless(profile), *EXTRA_FLAGS, url]
 
     def warm_up_command(self, profile: Path) -> list[str]:
         # --screenshot loads the page, saves a picture and quits cleanly.
-        return [
-            self.binary,
-            "--headless",
-            "--no-remote",
-            "--profile",
-            str(profile),
-            "--screenshot",
-            str(profile.parent / "warm-up.png"),
-            "about:blank",
-        ]
+        picture = str(profile.parent / "warm-up.png")
+        return [*self._headless(profile), "--screenshot", picture, "about:blank"]
+
+    def _headless(self, profile: Path) -> list[str]:
+        return [self.binary, "--headless", "--no-remote", "--profile", str(profile)]
 
     def prepare_profile(self, profile: Path) -> None:
         # Every preference the peer needs is in firefox-user.js, documented there.

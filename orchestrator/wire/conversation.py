@@ -16,14 +16,13 @@ from __future__ import annotations
 import socket
 import struct
 
-from orchestrator.wire.demux import unwrap_turn
+from orchestrator.wire.demux import Kind, demultiplex, unwrap_turn
+from orchestrator.wire.dtls import client_hello_random
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.packets import PCAP_HEADER, RECORD_HEADER, byte_order, frames, udp_at
 
-DTLS_FIRST = (20, 63)  # RFC 7983: a first byte in this range is DTLS
 CONVERSATION_PORTS = (40000, 40001)  # client, server; the next association +2, +2 ...
 MAX_ASSOCIATIONS = 1000
-CLIENT_HELLO = 1
 UDP_HEADER = 8
 
 
@@ -65,14 +64,14 @@ def _rewritten(
     at, src, dst = found
     role = _role(endpoints, src, dst)
     payload = frame[at + UDP_HEADER :]
-    dtls = payload if _is_dtls(payload) else unwrap_turn(payload)
-    if role is None or dtls is None or not _is_dtls(dtls):
+    dtls = payload if demultiplex(payload) is Kind.DTLS else unwrap_turn(payload)
+    if role is None or dtls is None or demultiplex(dtls) is not Kind.DTLS:
         return None
     ip = bytearray(frame[ip_at:at])
     client, server = endpoints.client, endpoints.server
     if not _readdressed(ip, (client, server) if role == "client" else (server, client)):
         return None  # the peers' own addresses are of the other family
-    random = _client_hello_random(dtls)
+    random = client_hello_random(dtls)
     if random is not None and random not in randoms and len(randoms) < MAX_ASSOCIATIONS:
         randoms.append(random)
     shift = 2 * max(len(randoms) - 1, 0)
@@ -80,21 +79,6 @@ def _rewritten(
     udp = struct.pack("!HHHH", ports[0] + shift, ports[1] + shift, UDP_HEADER + len(dtls), 0)
     _set_length(ip, UDP_HEADER + len(dtls))
     return frame[:ip_at] + bytes(ip) + udp + dtls
-
-
-def _client_hello_random(dtls: bytes) -> bytes | None:
-    """The random of a datagram's leading ClientHello, or of its first fragment (record
-    header 13 bytes, handshake header 12 with the fragment offset at 6-8, version 2, then
-    32 bytes of random), else None."""
-    if len(dtls) < 13 + 12 + 2 + 32 or dtls[0] != 22 or dtls[3:5] != b"\0\0":
-        return None
-    if dtls[13] != CLIENT_HELLO or dtls[19:22] != b"\0\0\0":
-        return None
-    return dtls[13 + 12 + 2 : 13 + 12 + 2 + 32]
-
-
-def _is_dtls(payload: bytes) -> bool:
-    return bool(payload) and DTLS_FIRST[0] <= payload[0] <= DTLS_FIRST[1]
 
 
 def _role(endpoints: Endpoints, src: str, dst: str) -> str | None:

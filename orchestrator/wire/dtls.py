@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
 HEADER_12 = 13
-SERVER_HELLO = 2
+CLIENT_HELLO, SERVER_HELLO = 1, 2
+HANDSHAKE_HEADER = 12  # type, length, message sequence, fragment offset and length
 
 # Record overhead beyond the 13-byte header, by cipher suite (DTLS 1.2): an AEAD's
 # explicit nonce and tag. CBC suites add an IV, a MAC and 1-16 bytes of padding.
@@ -71,9 +72,9 @@ def records(payload: bytes) -> list[Record]:
 def _server_hello_suite(handshake: bytes) -> int | None:
     """The cipher suite of a ServerHello: 12-byte DTLS handshake header, version (2),
     random (32), session id (length-prefixed), then the suite."""
-    if len(handshake) < 12 or handshake[0] != SERVER_HELLO:
+    if len(handshake) < HANDSHAKE_HEADER or handshake[0] != SERVER_HELLO:
         return None
-    body = handshake[12:]
+    body = handshake[HANDSHAKE_HEADER:]
     if len(body) < 35:
         return None
     session_length = body[34]
@@ -81,6 +82,20 @@ def _server_hello_suite(handshake: bytes) -> int | None:
     if len(body) < start + 2:
         return None
     return int(struct.unpack("!H", body[start : start + 2])[0])
+
+
+def client_hello_random(datagram: bytes) -> bytes | None:
+    """The random of a datagram's leading ClientHello, or of its first fragment (the
+    fragment offset is at bytes 6-8 of the handshake header; then version 2, random 32),
+    else None: a new random starts a new association."""
+    hello = datagram[HEADER_12:]
+    if datagram[:1] != bytes([HANDSHAKE]) or datagram[3:5] != b"\0\0":
+        return None
+    if len(hello) < HANDSHAKE_HEADER + 2 + 32 or hello[0] != CLIENT_HELLO:
+        return None
+    if hello[6:9] != b"\0\0\0":
+        return None
+    return hello[HANDSHAKE_HEADER + 2 : HANDSHAKE_HEADER + 2 + 32]
 
 
 def plaintext_range(record: Record, suite: int | None) -> tuple[int, int]:
