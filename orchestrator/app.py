@@ -57,7 +57,7 @@ def _tools(matrix: Matrix) -> list[tuple[str, Path]]:
     tools = (
         ("capture", settings.capture, settings.capture_context),
         ("screenshot", settings.screenshot, settings.screenshot_context),
-        ("netkit", len(matrix.scenarios) > 1, settings.netkit_context),
+        ("netkit", True, settings.netkit_context),  # namespace holders, in every scenario
     )
     return [(name, context) for name, wanted, context in tools if wanted]
 

@@ -8,9 +8,10 @@ however it ends; each step's duration goes into the result (`timings`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,6 +63,9 @@ class AttemptContext:
     capture_image: str | None = None  # None: no packet capture, no verification
     recorders: Recorders | None = None  # the run's recorder (with capture_image)
     capture_budget: CaptureBudget = field(default_factory=CaptureBudget)
+    # Cells whose peers may run at once (the run's `jobs`); a cell tears down and is
+    # judged after giving its slot back, so the next cell's peers start meanwhile.
+    peer_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(64))
 
     def timeout_for(self, test: str) -> float:
         return self.timeout_override_s or self.matrix.test(test).timeout_s
@@ -77,24 +81,46 @@ class CellAttempt:
         self.labels = {RUN_LABEL: context.run_id, CELL_LABEL: self.prefix}
         self.payload = context.payload()
         self.seen = Seen(started=time.monotonic(), folder=self.folder)
+        self.peers: list[tuple[Role, RunningContainer]] = []
 
     def run(self) -> CellResult:
         """Every step in order; the result of the attempt. Raises only Cancelled or
-        EngineUnavailable (the caller turns anything else into an infra-error)."""
+        EngineUnavailable (the caller turns anything else into an infra-error).
+
+        Only the steps with peers running hold one of the run's peer slots: removing the
+        containers and judging the capture overlap the next cell's peers."""
         with ExitStack() as stack:
-            wiring = self._timed("network", self._topology_up, stack)
-            recorder = self._timed("capture", self._start_recorder, stack, wiring)
-            server = self._timed("server_start", self._start, stack, Role.SERVER, wiring)
-            self.seen.not_ready = self._timed("server_ready", self._wait_ready, server, wiring)
-            if self.seen.not_ready is None:
-                self._timed("client", self._run_client, stack, wiring, server, recorder)
-            self._timed("collect", self._collect, recorder)
-            teardown_started = time.monotonic()
-        self.seen.timings["teardown"] = round(time.monotonic() - teardown_started, 3)
+            with self._peer_slot():
+                try:
+                    self._steps(stack)
+                finally:
+                    self._save_outputs()
+            self._timed("teardown", stack.close)
         result: CellResult = self._timed(
             "analysis", judge, self.context, self.cell, self.payload, self.seen, self._keep
         )
         return replace(result, timings=tuple(self.seen.timings.items()))
+
+    @contextlib.contextmanager
+    def _peer_slot(self) -> Iterator[None]:
+        slots, cancel = self.context.peer_slots, self.context.cancel
+        while not slots.acquire(timeout=POLL_INTERVAL_S):
+            if cancel.is_set():
+                raise Cancelled
+        self.seen.started = time.monotonic()  # a cell's duration excludes its wait
+        try:
+            yield
+        finally:
+            slots.release()
+
+    def _steps(self, stack: ExitStack) -> None:
+        wiring = self._timed("network", self._topology_up, stack)
+        recorder = self._timed("capture", self._start_recorder, stack, wiring)
+        server = self._timed("server_start", self._start, stack, Role.SERVER, wiring)
+        self.seen.not_ready = self._timed("server_ready", self._wait_ready, server, wiring)
+        if self.seen.not_ready is None:
+            self._timed("client", self._run_client, stack, wiring, server, recorder)
+        self._timed("collect", self._collect, recorder)
 
     # -- steps ----------------------------------------------------------------------
 
@@ -115,7 +141,7 @@ class CellAttempt:
         container = stack.enter_context(
             self.context.engine.container(self._spec(role, wiring), self.context.keep_containers)
         )
-        stack.callback(self._save_output, role, container)
+        self.peers.append((role, container))
         return container
 
     def _wait_ready(self, server: RunningContainer, wiring: Wiring) -> str | None:
@@ -205,6 +231,11 @@ class CellAttempt:
             },
             limits=implementation.limits,
         )
+
+    def _save_outputs(self) -> None:
+        """The client's output first (it has ended), then the server's (still running)."""
+        for role, container in reversed(self.peers):
+            self._save_output(role, container)
 
     def _save_output(self, role: Role, container: RunningContainer) -> None:
         output: Output = container.logs()

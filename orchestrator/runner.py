@@ -1,5 +1,10 @@
 """Runs cells: each attempt in its own topology, retried on failure, `jobs` at a time.
 
+A cell is in flight from its first container to its verdict, but holds one of the
+`jobs` peer slots (AttemptContext.peer_slots) only while its peers run: twice as many
+cells are in flight, so one cell's teardown and capture analysis overlap the next
+cell's peers.
+
 One cell's failure is one cell's result; only what makes every further cell pointless
 (the engine gone, our own disk failing, Ctrl-C) ends the run, and then cleanly: running
 cells are cancelled and release their resources before the error goes up.
@@ -21,6 +26,7 @@ from orchestrator.model import Attempt, Cell, CellResult, Outcome, PlannedCell
 from orchestrator.naming import log_folder
 from orchestrator.ports import Cancelled
 
+IN_FLIGHT = 2  # cells in flight per peer slot
 PAYLOAD_BYTES = (600, 1000)
 PRINTABLE = (0x21, 0x7E)
 
@@ -134,7 +140,8 @@ def run_cells(
     on_start: Callable[[Cell], None],
     on_result: Callable[[CellResult], None],
 ) -> None:
-    """Run cells `jobs` at a time, reporting each result as it lands.
+    """Run cells `jobs` at a time (IN_FLIGHT times as many in flight), reporting each
+    result as it lands.
 
     On Ctrl-C, SIGTERM, the engine going away or any unexpected error (in a cell's
     worker or in `on_result`): stop starting cells, cancel the running ones, wait until
@@ -142,7 +149,8 @@ def run_cells(
     """
     pending = list(cells)
     running: dict[Future[CellResult], Cell] = {}
-    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cell")
+    in_flight = jobs * IN_FLIGHT
+    executor = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="cell")
 
     def start(planned: PlannedCell) -> None:
         if planned.refusal is None:
@@ -150,7 +158,7 @@ def run_cells(
         running[executor.submit(run_cell, planned)] = planned.cell
 
     try:
-        while pending and len(running) < jobs:
+        while pending and len(running) < in_flight:
             start(pending.pop(0))
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)

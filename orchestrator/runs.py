@@ -197,6 +197,7 @@ class _Execution:
             keep_containers=self.request.keep_containers,
             capture_image=capture_image,
             recorders=recorders,
+            peer_slots=threading.Semaphore(self.jobs),
         )
         return CellRunner(
             context,
@@ -272,11 +273,10 @@ def prepare_images(
 def prepare_topologies(
     builder: ImageBuilder, planned: Sequence[PlannedCell], run_id: str, keep: bool
 ) -> Topologies:
-    """The scenarios' shared parts: the netkit image if any cell needs a router or a
-    TURN server, the run's TLS authority if any needs TURN over TLS."""
+    """The scenarios' shared parts: the netkit image (namespace holders in every
+    scenario, routers and TURN servers in some), the run's TLS authority if any cell
+    needs TURN over TLS."""
     scenarios = {p.cell.scenario for p in planned if p.refusal is None}
-    if scenarios <= {"direct"}:
-        return Topologies(keep=keep)
     netkit = builder.prepare_tool("netkit", builder.settings.netkit_context)
     authority = new_authority(run_id) if scenarios & {"turn-tcp", "turn-tls"} else None
     return Topologies(netkit, authority, keep=keep)

@@ -10,7 +10,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from orchestrator.errors import EngineError
-from orchestrator.network.routed import PLANS, TOOL_LIMITS, Builder, client_routes
+from orchestrator.network.routed import PLANS, Builder, client_routes
+from orchestrator.network.tools import TOOL_LIMITS
 from orchestrator.network.topology import open_network
 from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Attachment, ContainerSpec, Engine, Privileges
 

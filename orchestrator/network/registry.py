@@ -23,14 +23,15 @@ class Topologies:
 
     def __call__(self, scenario: str) -> Topology:
         if scenario == "direct":
-            return Direct(self.networks)
+            return Direct(self.networks, self.netkit_image, self.keep)
         if scenario in PLANS and self.netkit_image is not None:
             return Routed(scenario, self.netkit_image, self.authority, self.networks, self.keep)
         raise ValueError(f"scenario {scenario!r} needs the netkit image")
 
 
 def topology_for(scenario: str, keep: bool = False) -> Topology:
-    """The direct topology (the only one needing no tool image)."""
+    """The direct topology with the peers on the network itself, no namespace holders
+    (no tool image needed: for unit tests with a fake engine)."""
     return Topologies(networks=Fresh(keep), keep=keep)(scenario)
 
 

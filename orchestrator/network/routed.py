@@ -16,37 +16,30 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from orchestrator.config import SERVER_PORT
-from orchestrator.errors import EngineError
 from orchestrator.network.slots import Fresh, Networks
 from orchestrator.network.tls import TURN_NAME, Authority
+from orchestrator.network.tools import Tools
 from orchestrator.network.topology import CellNetwork, CellScope, Wiring, ice_environment
 from orchestrator.ports import (
-    ROLE_LABEL,
     RUN_LABEL,
     Attachment,
-    ContainerSpec,
     Engine,
-    Limits,
     Privileges,
-    RunningContainer,
 )
 from orchestrator.wire.endpoints import Endpoints
 
 TURN_PORT, TURN_SECURE_PORT = 3478, 443
-READY_TIMEOUT_S = 20.0
-TOOL_LIMITS = Limits(memory_bytes=256 << 20, pids=128, cpus=1.0, tmpfs_bytes=64 << 20)
 ROUTER_SYSCTLS = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.send_redirects": "0",
     "net.ipv4.conf.default.send_redirects": "0",
     "net.ipv4.conf.eth0.send_redirects": "0",
 }
-PEER_SYSCTLS = {"net.ipv4.conf.all.accept_redirects": "0"}
 
 
 @dataclass(frozen=True)
@@ -280,67 +273,8 @@ def _ipv6_wiring(
     )
 
 
-@dataclass
-class Builder:
+class Builder(Tools):
     """Starts the scenario's tool containers in the cell's ExitStack."""
-
-    engine: Engine
-    stack: ExitStack
-    network: CellNetwork
-    prefix: str
-    labels: Mapping[str, str]
-    image: str
-    keep: bool
-    cancel: threading.Event
-    started: list[tuple[str, RunningContainer, bytes]] = field(default_factory=list)
-    hosts: tuple[tuple[str, str], ...] = ()  # names the peers' namespaces resolve
-
-    def start(
-        self,
-        role: str,
-        command: Sequence[str],
-        host: int | None,
-        privileges: Privileges,
-        ready: bytes = b"ready",
-        environment: Mapping[str, str] | None = None,
-        files: Mapping[str, bytes] | None = None,
-        ipv6: bool = False,
-        aliases: tuple[str, ...] = (),
-        hosts: tuple[tuple[str, str], ...] = (),
-    ) -> str:
-        name = f"{self.prefix}.{role}"
-        spec = ContainerSpec(
-            name=name,
-            image=self.image,
-            attachment=Attachment(
-                self.network.name,
-                aliases=aliases,
-                ipv4=self.network.host(host) if host is not None else None,
-                ipv6=self.network.host6(host) if ipv6 and host is not None else None,
-                hosts=hosts,
-            ),
-            labels={**self.labels, ROLE_LABEL: role},
-            command=tuple(command),
-            environment=dict(environment or {}),
-            limits=TOOL_LIMITS,
-            privileges=privileges,
-            files=dict(files or {}),
-        )
-        container = self.stack.enter_context(self.engine.container(spec, self.keep))
-        self.started.append((role, container, ready))
-        return name
-
-    def holder(self, role: str, host: int, routes: list[str], ipv6: bool = False) -> str:
-        """A namespace for a peer: its routes set, then no capability left."""
-        return self.start(
-            f"{role}-netns",
-            ["hold", *routes],
-            host,
-            Privileges(("NET_ADMIN", "SETPCAP"), PEER_SYSCTLS),
-            environment={"HOLD_DROP": "1"},
-            ipv6=ipv6,
-            hosts=self.hosts,
-        )
 
     def router(
         self,
@@ -393,22 +327,6 @@ class Builder:
             # Resolvers that skip /etc/hosts (Chromium's for TURN) ask Docker's DNS.
             aliases=(TURN_NAME,),
         )
-
-    def link_local(self) -> dict[str, frozenset[str]]:
-        """The IPv6 link-local addresses the holders printed ("link-local fe80::…/64"):
-        peers may use them as host candidates too."""
-        found: dict[str, frozenset[str]] = {}
-        for role, container, _ in self.started:
-            lines = container.logs().text.decode(errors="replace").splitlines()
-            found[role] = frozenset(
-                line.split()[1].split("/")[0] for line in lines if line.startswith("link-local ")
-            )
-        return found
-
-    def wait_ready(self) -> None:
-        for role, container, marker in self.started:
-            if not container.wait_output(marker, READY_TIMEOUT_S, self.cancel):
-                raise EngineError(f"the scenario's {role} did not come up")
 
 
 def _router_commands(

@@ -57,7 +57,8 @@ def test_the_nightly_steps_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert cli(matrix, "build") == 0
     assert cli(matrix, "images", "save", str(tarball)) == 0
     assert cli(matrix, "images", "load", str(tarball)) == 0
-    assert "loaded 7 images" in capsys.readouterr().out  # base, capture, 4 peers, screenshot
+    # base, capture, netkit (namespace holders), 4 peers, screenshot
+    assert "loaded 8 images" in capsys.readouterr().out
 
     assert cli(matrix, "run", "--no-build") == 1  # every cell fails, on purpose
     whole = latest(matrix)

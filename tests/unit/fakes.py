@@ -102,7 +102,11 @@ class FakeEngine:
     def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[FakeContainer]:
         if spec.image == self.fail_create:
             raise EngineError(f"cannot create container {spec.name}: no space left")
-        assert spec.attachment.network in self.networks_open, "containers live in their network"
+        if spec.attachment.join:
+            live = {c.spec.name for c in self.containers if not c.removed}
+            assert spec.attachment.join in live, "a joined namespace's holder is running"
+        else:
+            assert spec.attachment.network in self.networks_open, "containers need a network"
         container = FakeContainer(spec, self.scripts[spec.image])
         with self.lock:
             self.containers.append(container)

@@ -27,7 +27,7 @@ from orchestrator.render import terminal
 from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_markdown
-from orchestrator.runner import new_payload, run_cells
+from orchestrator.runner import IN_FLIGHT, new_payload, run_cells
 from tests.unit.test_results_and_render import sample
 
 HOSTILE = (
@@ -171,9 +171,10 @@ def test_a_worker_failure_ends_the_run_cleanly_instead_of_hanging(failure: Excep
         return CellResult(planned.cell, Outcome.PASSED, "ok")
 
     with pytest.raises(type(failure)):
-        run_cells(_planned(6), run_cell, 3, cancel, lambda cell: None, lambda result: None)
+        run_cells(_planned(10), run_cell, 3, cancel, lambda cell: None, lambda result: None)
     assert cancel.is_set()
-    assert {c.client for c in released} == {"c0", "c1"}
+    in_flight = {f"c{n}" for n in range(3 * IN_FLIGHT)}
+    assert {c.client for c in released} == in_flight - {"c2"}  # the rest never started
 
 
 def test_a_failing_result_callback_ends_the_run_too() -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,12 +17,13 @@ from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies, topology_for
 from orchestrator.planner import plan
+from orchestrator.ports import ContainerSpec
 from orchestrator.records import RunInfo, RunResults
 from orchestrator.results import ResultStore, utc_now
-from orchestrator.runner import CellRunner, UnavailableImage, run_cells
+from orchestrator.runner import IN_FLIGHT, CellRunner, UnavailableImage, run_cells
 from orchestrator.runs import RunRequest, _Execution
 from tests.unit.conftest import VALID, WriteMatrix
-from tests.unit.fakes import FakeEngine, Script
+from tests.unit.fakes import FakeContainer, FakeEngine, Script
 from tests.unit.wirekit import CLIENT as CLIENT_IP
 from tests.unit.wirekit import app_record, association, handshake, pcap_of, sctp_size
 
@@ -198,11 +203,13 @@ def test_a_bug_costs_one_cell_not_the_run(write_matrix: WriteMatrix, tmp_path: P
     assert engine.leftovers() == []
 
 
-def test_cells_run_in_parallel_up_to_jobs(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+def test_cells_in_flight_are_twice_the_jobs(write_matrix: WriteMatrix, tmp_path: Path) -> None:
     matrix = load_matrix(write_matrix(VALID), environ={})
     planned = plan(matrix)
+    in_flight = 2 * IN_FLIGHT
+    assert len(planned) > in_flight
     active, peak, lock = 0, 0, threading.Lock()
-    gate = threading.Barrier(2, timeout=5)
+    gate = threading.Barrier(in_flight, timeout=5)
     gated = 0
 
     def run_cell(cell: PlannedCell) -> CellResult:
@@ -211,9 +218,9 @@ def test_cells_run_in_parallel_up_to_jobs(write_matrix: WriteMatrix, tmp_path: P
             active += 1
             peak = max(peak, active)
             gated += 1
-            must_meet = gated <= 2
+            must_meet = gated <= in_flight
         if must_meet:
-            gate.wait()  # the first two cells must be running at once, or this times out
+            gate.wait()  # the first cells must be in flight at once, or this times out
         with lock:
             active -= 1
         return CellResult(cell.cell, Outcome.PASSED, "ok")
@@ -221,7 +228,36 @@ def test_cells_run_in_parallel_up_to_jobs(write_matrix: WriteMatrix, tmp_path: P
     results: list[CellResult] = []
     run_cells(planned, run_cell, 2, threading.Event(), lambda cell: None, results.append)
     assert sorted(r.cell for r in results) == sorted(p.cell for p in planned)
-    assert peak == 2
+    assert peak == in_flight
+
+
+class Timeline(FakeEngine):
+    """A fake engine that notes when each container starts, ends its run and goes."""
+
+    events: list[tuple[str, str]]
+
+    @contextlib.contextmanager
+    def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[FakeContainer]:
+        with super().container(spec, keep) as container:
+            self.events.append(("start", spec.name))
+            if spec.name.endswith("client"):
+                time.sleep(0.2)  # the client's run: long enough for another cell to overlap
+                self.events.append(("ran", spec.name))
+            yield container
+        self.events.append(("removed", spec.name))
+
+
+def test_only_jobs_cells_have_peers_running(write_matrix: WriteMatrix, tmp_path: Path) -> None:
+    engine = Timeline({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)})
+    engine.events = []
+    runner = make_runner(write_matrix, tmp_path, engine, peer_slots=threading.Semaphore(1))
+    cells = [Cell("datachannel", "alpha", "beta"), Cell("peerconnection", "alpha", "beta")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda cell: run_one(runner, cell), cells))
+    assert [r.outcome for r in results] == [Outcome.PASSED, Outcome.PASSED]
+    order = [kind for kind, name in engine.events if kind != "removed"]
+    # one cell's server, client and client run, then the other's: never interleaved
+    assert order == ["start", "start", "ran"] * 2, engine.events
 
 
 def test_ctrl_c_cancels_running_cells_and_releases_everything(

@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 
+from orchestrator.network.direct import Direct
 from orchestrator.network.slots import Fresh, NetworkPool
-from orchestrator.network.topology import CellScope
-from tests.unit.fakes import FakeEngine
+from orchestrator.network.topology import SERVER_ALIASES, CellScope
+from orchestrator.ports import RUN_LABEL
+from tests.unit.fakes import FakeEngine, Script
 
 
 def scope(engine: FakeEngine, stack: ExitStack, prefix: str) -> CellScope:
@@ -60,4 +62,22 @@ def test_a_fresh_network_belongs_to_its_cell() -> None:
         slot = Fresh().take(scope(engine, cell, "wi-run.cell"))
         assert slot.network.name == "wi-run.cell"
         assert slot.setup("direct", lambda stack: 1) == 1
+    assert engine.leftovers() == []
+
+
+def test_direct_peers_join_holders_kept_on_the_pooled_network() -> None:
+    engine = FakeEngine({"netkit": Script(exit_code=None)})
+    with NetworkPool(engine, "run1", {RUN_LABEL: "run1"}) as pool:
+        topology = Direct(pool, holder_image="netkit")
+        for cell in ("a", "b"):
+            with ExitStack() as stack:
+                wiring = topology.up(scope(engine, stack, f"wi-run1.{cell}"))
+                assert wiring.server.join
+                assert wiring.client.join
+                server = next(c for c in engine.containers if c.spec.name == wiring.server.join)
+                assert server.spec.attachment.aliases == SERVER_ALIASES
+                assert wiring.probe == (server.spec.attachment.ipv4, 8080)
+                assert server.spec.privileges is not None
+                assert "net.ipv4.tcp_max_tw_buckets" in server.spec.privileges.sysctls
+        assert len(engine.containers) == 2  # two holders served both cells
     assert engine.leftovers() == []
