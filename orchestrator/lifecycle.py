@@ -191,6 +191,11 @@ class CellAttempt:
             self.seen.notes.append(
                 f"the recorder lost {capture.dropped} packets (dropped by the kernel)"
             )
+        if capture.snapped:
+            self.seen.notes.append(
+                f"the recorder kept only the start of {capture.snapped} packets "
+                "longer than its snapshot length"
+            )
         if capture.stopped_at_limit:
             self.seen.notes.append(f"the capture stopped at its limit of {capture.size} bytes")
         elif capture.full_bytes is not None:

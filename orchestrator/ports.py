@@ -88,6 +88,7 @@ class Capture:
     full_bytes: int | None  # packets after this many bytes were cut to their headers
     stopped_at_limit: bool  # the capture stopped recording at its hard limit
     dropped: int = 0  # packets the kernel dropped before the recorder read them
+    snapped: int = 0  # packets longer than the recorder's snapshot length, kept cut
 
 
 @dataclass(frozen=True)

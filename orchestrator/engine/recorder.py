@@ -62,6 +62,7 @@ class FileRecording:
             status.get("full_bytes"),
             bool(status.get("stopped_at_limit")),
             int(status.get("dropped") or 0),
+            int(status.get("snapped") or 0),
         )
 
     def abandon(self) -> None:

@@ -62,6 +62,7 @@ class FakeRecorder:
     ready: bool = True
     removed: bool = False
     dropped: int = 0
+    snapped: int = 0
 
     def wait_ready(self, timeout_s: float, cancel: threading.Event) -> bool:
         return self.ready
@@ -71,7 +72,7 @@ class FakeRecorder:
             return None
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(self.pcap)
-        return Capture(destination, len(self.pcap), None, False, self.dropped)
+        return Capture(destination, len(self.pcap), None, False, self.dropped, self.snapped)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class FakeEngine:
     fail_create: str | None = None  # image reference whose creation fails
     pcap_for: PcapFor | None = None  # what every capture records
     capture_dropped: int = 0  # what every recorder says the kernel dropped
+    capture_snapped: int = 0  # how many packets every recorder says it kept cut
     recorders: list[FakeRecorder] = field(default_factory=list)
     containers: list[FakeContainer] = field(default_factory=list)
     networks_open: set[str] = field(default_factory=set)
@@ -123,7 +125,7 @@ class FakeEngine:
         subnet = ipaddress.IPv4Network(network.subnet)
         server, client = str(subnet.network_address + 70), str(subnet.network_address + 10)
         pcap = self.pcap_for(server, client) if self.pcap_for else b""
-        recorder = FakeRecorder(pcap, dropped=self.capture_dropped)
+        recorder = FakeRecorder(pcap, dropped=self.capture_dropped, snapped=self.capture_snapped)
         self.recorders.append(recorder)
         try:
             yield recorder

@@ -327,6 +327,7 @@ def test_packets_the_recorder_lost_are_in_the_reason(
         {SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)},
         pcap_for=lambda server, client: pcap_of(handshake(server, client)),
         capture_dropped=3,
+        capture_snapped=2,
     )
     runner = make_runner(
         write_matrix, tmp_path, engine, capture_image="img/capture", recorders=engine
@@ -334,6 +335,7 @@ def test_packets_the_recorder_lost_are_in_the_reason(
     result = run_one(runner)
     assert result.outcome is Outcome.UNVERIFIED
     assert "the recorder lost 3 packets (dropped by the kernel)" in result.reason
+    assert "kept only the start of 2 packets longer than its snapshot length" in result.reason
 
 
 def test_exit_0_without_a_capture_is_unverified(write_matrix: WriteMatrix, tmp_path: Path) -> None:
