@@ -94,7 +94,6 @@ class Recording:
                 "-i",
                 bridge,
                 "-n",
-                "-U",
                 "--immediate-mode",
                 "-s",
                 str(SNAPLEN),
