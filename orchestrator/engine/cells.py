@@ -11,7 +11,7 @@ import socket
 import tarfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -21,6 +21,7 @@ import docker
 from docker.errors import DockerException
 from docker.models.containers import Container
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool, LogConfig
+from docker.utils.socket import frames_iter
 from requests.exceptions import RequestException
 
 from orchestrator.engine.errors import Health
@@ -74,9 +75,13 @@ class DockerCells:
     @contextlib.contextmanager
     def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[DockerContainer]:
         options = _placement(self.client, spec) | _confinement(spec)
+        heads: list[_HeadReader] = []
         with self._started(
             f"container {spec.name}",
             keep,
+            before_start=lambda created: heads.append(
+                _HeadReader(created, spec.limits.log_bytes // 2)
+            ),
             files=spec.files,
             image=spec.image,
             command=list(spec.command) if spec.command else None,
@@ -86,9 +91,7 @@ class DockerCells:
             shm_size=SHM_SIZE,
             **options,
         ) as container:
-            yield DockerContainer(
-                container, spec.attachment.network, spec.limits.log_bytes, self.health
-            )
+            yield DockerContainer(container, spec.attachment.network, heads[0], self.health)
 
     @contextlib.contextmanager
     def recorders(
@@ -99,7 +102,9 @@ class DockerCells:
         with self._started(
             "the packet recorder", **recorder_options(image, control, labels, name)
         ) as container:
-            recorder = DockerContainer(container, None, 1 << 20, self.health)
+            recorder = DockerContainer(
+                container, None, _HeadReader(container, 1 << 19), self.health
+            )
             if not recorder.wait_output(b"recorder ready", 30, threading.Event()):
                 raise EngineError("the packet recorder did not start")
             yield FileRecorders(control, self.health)
@@ -146,7 +151,12 @@ class DockerCells:
 
     @contextlib.contextmanager
     def _started(
-        self, what: str, keep: bool = False, files: Mapping[str, bytes] | None = None, **create: Any
+        self,
+        what: str,
+        keep: bool = False,
+        files: Mapping[str, bytes] | None = None,
+        before_start: Callable[[Container], object] | None = None,
+        **create: Any,
     ) -> Iterator[Container]:
         """A created and started container, force-removed however the block ends; with
         `keep` it is only killed, left for a maintainer to inspect and `clean` to reap."""
@@ -156,6 +166,8 @@ class DockerCells:
             with self.health.guard(f"start {what}"):
                 for path, content in (files or {}).items():
                     container.put_archive("/", _tar_of(path.lstrip("/"), content))
+                if before_start is not None:
+                    before_start(container)
                 container.start()
             yield container
         finally:
@@ -214,13 +226,13 @@ def _confinement(spec: ContainerSpec) -> dict[str, Any]:
 
 class DockerContainer:
     def __init__(
-        self, container: Container, network: str | None, log_bytes: int, health: Health
+        self, container: Container, network: str | None, head: _HeadReader, health: Health
     ) -> None:
         self.health = health
         self._container = container
         self._network = network
         self._address: str | None = None
-        self._head = _HeadReader(container, log_bytes // 2)
+        self._head = head
 
     def address(self) -> str | None:
         if self._address is None and self._network:
@@ -290,22 +302,26 @@ def _marker(cut: int | None) -> bytes:
 
 
 class _HeadReader:
-    """Follows a container's output from its start and keeps the first `limit` bytes:
-    the log driver only keeps the tail of a flood."""
+    """Keeps the first `limit` bytes of a container's output: the log driver keeps only
+    the tail of a flood. It attaches before the container starts (Docker's attach with
+    `logs`), so a peer that floods faster than a log follower could connect cannot
+    rotate its first lines away unseen; at `limit` it hangs up, and Docker stops
+    copying to it."""
 
     def __init__(self, container: Container, limit: int) -> None:
         self.limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
         self._ended = False
-        self._stream: Any = None
-        self._thread = threading.Thread(target=self._read, args=(container,), daemon=True)
+        self._socket: Any = container.attach_socket(
+            params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
+        )
+        self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
-    def _read(self, container: Container) -> None:
+    def _read(self) -> None:
         try:
-            self._stream = container.logs(stdout=True, stderr=True, stream=True, follow=True)
-            for chunk in self._stream:
+            for _, chunk in frames_iter(self._socket, tty=False):  # type: ignore[no-untyped-call]
                 self._chunks.append(bytes(chunk))
                 self._size += len(chunk)
                 if self._size >= self.limit:
@@ -314,18 +330,21 @@ class _HeadReader:
         except (DockerException, RequestException, OSError, ValueError):
             return
         finally:
-            with contextlib.suppress(Exception):
-                if self._stream is not None:
-                    self._stream.close()
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        with contextlib.suppress(Exception):
+            self._socket._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
+            self._socket.close()
 
     def finish(self) -> tuple[bytes, bool]:
         """(the head, whether it is the whole output so far). A container still running
-        (a server at the end of its cell) has its stream closed: the log driver's copy
-        covers the rest."""
+        (a server at the end of its cell) is hung up on: the log driver's copy covers
+        the rest."""
         self._thread.join(timeout=HEAD_GRACE_S)
-        if self._thread.is_alive() and self._stream is not None:
-            with contextlib.suppress(Exception):
-                self._stream.close()
+        if self._thread.is_alive():
+            self._hang_up()
             self._thread.join(timeout=HEAD_GRACE_S)
         return b"".join(self._chunks)[: self.limit], self._ended
 
