@@ -24,6 +24,7 @@ from orchestrator.imageref import split
 from orchestrator.ports import BuildSpec
 
 Say = Callable[[str], None]
+IMAGE_TRANSFER_TIMEOUT_S = 900  # one save or load of every image of a run
 # What a builder says when a registry or package source cannot be reached at all.
 UNREACHABLE = re.compile(
     r"no such host|dial tcp|connection refused|i/o timeout|network is unreachable|"
@@ -90,8 +91,12 @@ class DockerImages:
         api: Any = self.client.api
         try:
             with self.health.guard(f"save images to {path}"):
+                # Docker 20.10 exports every layer before the first byte: no 30-s API timeout.
                 response = api._get(
-                    api._url("/images/get"), params={"names": references}, stream=True
+                    api._url("/images/get"),
+                    params={"names": references},
+                    stream=True,
+                    timeout=IMAGE_TRANSFER_TIMEOUT_S,
                 )
                 api._raise_for_status(response)
                 with path.open("wb") as tarball:
@@ -105,7 +110,13 @@ class DockerImages:
         """Load a tar written by `save_images`; return the tags it brought."""
         with self.health.guard(f"load images from {path}"), path.open("rb") as tarball:
             api: Any = self.client.api  # load_image is untyped in the stubs
-            events = list(api.load_image(tarball))
+            response = api._post(
+                api._url("/images/load"),
+                data=tarball,
+                stream=True,
+                timeout=IMAGE_TRANSFER_TIMEOUT_S,
+            )
+            events = list(api._stream_helper(response, decode=True))
         failures = [e["error"] for e in events if "error" in e]
         if failures:
             raise EngineError(f"cannot load images from {path}: {failures[0]}")
