@@ -15,7 +15,7 @@ from orchestrator.network.topology import (
     Wiring,
     ice_environment,
 )
-from orchestrator.ports import RUN_LABEL, Attachment
+from orchestrator.ports import Attachment
 from orchestrator.wire.endpoints import Endpoints
 
 SERVER_HOST, CLIENT_HOST = 70, 10
@@ -60,11 +60,7 @@ class Direct:
         self, scope: CellScope, stack: ExitStack, network: CellNetwork
     ) -> tuple[Attachment, Attachment]:
         assert self.holder_image is not None
-        labels = {k: v for k, v in scope.labels.items() if k == RUN_LABEL}
-        tools = Tools(
-            scope.engine, stack, network, network.name, labels, self.holder_image,
-            self.keep, scope.cancel,
-        )  # fmt: skip
+        tools = Tools.on(scope, stack, network, self.holder_image, self.keep)
         server = tools.holder("server", SERVER_HOST, [], aliases=SERVER_ALIASES)
         client = tools.holder("client", CLIENT_HOST, [])
         tools.wait_ready()

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -26,9 +25,7 @@ from orchestrator.network.tls import TURN_NAME, Authority
 from orchestrator.network.tools import Tools
 from orchestrator.network.topology import CellNetwork, CellScope, Wiring, ice_environment
 from orchestrator.ports import (
-    RUN_LABEL,
     Attachment,
-    Engine,
     Privileges,
 )
 from orchestrator.wire.endpoints import Endpoints
@@ -98,7 +95,7 @@ class Routed:
         network = slot.network
         setup = slot.setup(
             self.scenario,
-            lambda tools: self._build(scope.engine, tools, network, scope.labels, scope.cancel),
+            lambda tools: self._build(scope, tools, network),
         )
         credentials = turn_credentials(setup.secret, scope.prefix)
         servers = _ice_servers(plan, plan.turn, network.host(80), *credentials)
@@ -115,20 +112,10 @@ class Routed:
             wiring = replace(wiring, server_environment={"ICE_SERVERS": own["ICE_SERVERS"]})
         return wiring
 
-    def _build(
-        self,
-        engine: Engine,
-        stack: ExitStack,
-        network: CellNetwork,
-        labels: Mapping[str, str],
-        cancel: threading.Event,
-    ) -> Setup:
+    def _build(self, scope: CellScope, stack: ExitStack, network: CellNetwork) -> Setup:
         """The scenario's tool containers on `network`, up and ready."""
         plan = self.plan
-        tool_labels = {k: v for k, v in labels.items() if k == RUN_LABEL}
-        builder = Builder(
-            engine, stack, network, network.name, tool_labels, self.image, self.keep, cancel
-        )
+        builder = Builder.on(scope, stack, network, self.image, self.keep)
         secret = secrets.token_hex(16)
         extra: dict[str, str] = dict(plan.environment)
         if plan.stun or plan.turn:

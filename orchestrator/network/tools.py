@@ -12,11 +12,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Self
 
 from orchestrator.errors import EngineError
-from orchestrator.network.topology import CellNetwork
+from orchestrator.network.topology import CellNetwork, CellScope
 from orchestrator.ports import (
     ROLE_LABEL,
+    RUN_LABEL,
     Attachment,
     ContainerSpec,
     Engine,
@@ -49,6 +51,15 @@ class Tools:
     cancel: threading.Event
     started: list[tuple[str, RunningContainer, bytes]] = field(default_factory=list)
     hosts: tuple[tuple[str, str], ...] = ()  # names the peers' namespaces resolve
+
+    @classmethod
+    def on(
+        cls, scope: CellScope, stack: ExitStack, network: CellNetwork, image: str, keep: bool
+    ) -> Self:
+        """Tools for `network`, labelled with the run only: they may outlive the cell
+        that starts them (a pooled slot keeps them for the next cell)."""
+        labels = {k: v for k, v in scope.labels.items() if k == RUN_LABEL}
+        return cls(scope.engine, stack, network, network.name, labels, image, keep, scope.cancel)
 
     def start(
         self,
