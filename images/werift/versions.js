@@ -11,4 +11,5 @@ printVersions({
   werift: installedVersion(__dirname, 'werift'),
   'werift patches': patches.map((f) => f.replace(/^werift-[^-]+-|\.patch$/g, '')).join(','),
   node: process.versions.node,
+  'node openssl (werift\'s crypto)': process.versions.openssl,
 });
