@@ -32,6 +32,7 @@ from orchestrator.ports import (
     ROLE_LABEL,
     RUN_LABEL,
     Cancelled,
+    Capture,
     CaptureBudget,
     ContainerSpec,
     Engine,
@@ -40,6 +41,8 @@ from orchestrator.ports import (
     Recorders,
     RunningContainer,
 )
+from orchestrator.serving import END_SESSIONS_TIMEOUT_S, Served, ServerShare, reuse_stamp
+from orchestrator.wire.signalling import RESET_PATH
 
 POLL_INTERVAL_S = 0.1
 CAPTURE_READY_TIMEOUT_S = 15.0
@@ -72,14 +75,21 @@ class AttemptContext:
 
 
 class CellAttempt:
-    def __init__(self, context: AttemptContext, cell: Cell, number: int) -> None:
+    def __init__(
+        self, context: AttemptContext, cell: Cell, number: int, share: ServerShare | None = None
+    ) -> None:
         self.context = context
         self.cell = cell
         self.number = number
+        reusable = context.matrix.implementation(cell.server).reuse_server
+        self.share = share if reusable and not context.keep_containers else None
+        self.served: Served | None = None  # the shared server this attempt uses
+        self.sessions_ended: float | None = None  # when it answered DELETE /sessions
         self.prefix = cell_prefix(context.run_id, cell, number)
         self.folder = log_folder(cell, number)
         self.labels = {RUN_LABEL: context.run_id, CELL_LABEL: self.prefix}
         self.payload = context.payload()
+        self.specs = PeerSpecs(context, cell, number, self.payload, self.share is not None)
         self.seen = Seen(started=time.monotonic(), folder=self.folder)
         self.peers: list[tuple[Role, RunningContainer]] = []
 
@@ -114,12 +124,26 @@ class CellAttempt:
             slots.release()
 
     def _steps(self, stack: ExitStack) -> None:
-        wiring = self._timed("network", self._topology_up, stack)
-        recorder = self._timed("capture", self._start_recorder, stack, wiring)
-        server = self._timed("server_start", self._start, stack, Role.SERVER, wiring)
-        self.seen.not_ready = self._timed("server_ready", self._wait_ready, server, wiring)
+        served = self.share.live() if self.share else None
+        if served is None:
+            home = self.share.fresh() if self.share else stack  # where the server lives
+            wiring = self._timed("network", self._topology_up, home)
+            recorder = self._timed("capture", self._start_recorder, stack, wiring)
+            server = self._timed("server_start", self._start, home, Role.SERVER, wiring)
+            self.seen.not_ready = self._timed("server_ready", self._wait_ready, server, wiring)
+            if self.share and self.seen.not_ready is None:
+                served = self.share.adopt(wiring, server)
+        else:
+            wiring = self.seen.wiring = served.wiring
+            server = served.server
+            self.peers.append((Role.SERVER, server))
+            recorder = self._timed("capture", self._start_recorder, stack, wiring)
+            self.seen.notes.append(f"the server had served {served.cells} cell(s) before")
+        self.served = served
         if self.seen.not_ready is None:
             self._timed("client", self._run_client, stack, wiring, server, recorder)
+            if served is not None:
+                self._timed("end_sessions", self._end_sessions, served)
         self._timed("collect", self._collect, recorder)
 
     # -- steps ----------------------------------------------------------------------
@@ -139,7 +163,7 @@ class CellAttempt:
 
     def _start(self, stack: ExitStack, role: Role, wiring: Wiring) -> RunningContainer:
         container = stack.enter_context(
-            self.context.engine.container(self._spec(role, wiring), self.context.keep_containers)
+            self.context.engine.container(self.specs.of(role, wiring), self.context.keep_containers)
         )
         self.peers.append((role, container))
         return container
@@ -179,6 +203,18 @@ class CellAttempt:
             client.kill()
         self.seen.server_exit = server.exit_code()
 
+    def _end_sessions(self, served: Served) -> None:
+        """Ask the shared server to end this cell's sessions before the capture stops
+        (contract 1.1); one that cannot is not used again."""
+        served.cells += 1
+        address, port = served.wiring.probe
+        failure = self.context.engine.delete(address, port, RESET_PATH, END_SESSIONS_TIMEOUT_S)
+        self.sessions_ended = reuse_stamp()
+        if failure is not None:
+            assert self.share is not None
+            self.share.spoil()
+            self.seen.notes.append(f"the server is not reused: {failure}")
+
     def _collect(self, recorder: Recorder | None) -> None:
         if recorder is None:
             return
@@ -187,55 +223,9 @@ class CellAttempt:
         if capture is None:
             return
         self.seen.logs.append(("capture", f"{self.folder}/capture.pcap"))
-        if capture.dropped:
-            self.seen.notes.append(
-                f"the recorder lost {capture.dropped} packets (dropped by the kernel)"
-            )
-        if capture.snapped:
-            self.seen.notes.append(
-                f"the recorder kept only the start of {capture.snapped} packets "
-                "longer than its snapshot length"
-            )
-        if capture.stopped_at_limit:
-            self.seen.notes.append(f"the capture stopped at its limit of {capture.size} bytes")
-        elif capture.full_bytes is not None:
-            self.seen.notes.append(
-                f"packets after the first {capture.full_bytes} bytes of the capture "
-                "were kept as headers only"
-            )
+        self.seen.notes.extend(capture_notes(capture))
 
     # -- helpers --------------------------------------------------------------------
-
-    def _spec(self, role: Role, wiring: Wiring) -> ContainerSpec:
-        cell, context = self.cell, self.context
-        name = cell.server if role is Role.SERVER else cell.client
-        implementation = context.matrix.implementation(name)
-        template = (
-            implementation.server_command if role is Role.SERVER else implementation.client_command
-        )
-        values = {
-            "server_url": wiring.server_url,
-            "server_host": wiring.server_host,
-            "test": cell.test,
-        }
-        return ContainerSpec(
-            name=f"{self.prefix}.{role.value}",
-            image=context.images[name],
-            attachment=wiring.server if role is Role.SERVER else wiring.client,
-            labels={**self.labels, ROLE_LABEL: role.value},
-            command=tuple(part.format(**values) for part in template) if template else None,
-            environment={
-                "ROLE": role.value,
-                "TEST_CASE": cell.test,
-                "SERVER_URL": wiring.server_url,
-                "TEST_TIMEOUT": f"{context.timeout_for(cell.test):g}",
-                "TEST_PAYLOAD": self.payload.hex(),
-                "TEST_ATTEMPT": str(self.number),
-                **wiring.environment,
-                **(wiring.server_environment if role is Role.SERVER else {}),
-            },
-            limits=implementation.limits,
-        )
 
     def _save_outputs(self) -> None:
         """The client's output first (it has ended), then the server's (still running)."""
@@ -243,7 +233,7 @@ class CellAttempt:
             self._save_output(role, container)
 
     def _save_output(self, role: Role, container: RunningContainer) -> None:
-        output: Output = container.logs()
+        output: Output = self._output(role, container)
         text = output.text.decode(errors="replace")
         if role is Role.CLIENT:
             self.seen.client_output = text
@@ -252,6 +242,16 @@ class CellAttempt:
         if output.cut:
             self.seen.notes.append(f"the middle of the {role.value}'s output was cut")
         self._keep(role.value, f"{role.value}.log", output.text)
+
+    def _output(self, role: Role, container: RunningContainer) -> Output:
+        """A peer's output; of a shared server, only what it printed for this cell."""
+        served = self.served
+        if role is Role.CLIENT or served is None:
+            return container.logs()
+        until = self.sessions_ended or reuse_stamp()
+        output = container.logs(since=served.output_from, until=until)
+        served.output_from = until
+        return output
 
     def _keep(self, key: str, filename: str, content: bytes | str) -> None:
         """Write one of the attempt's files and list it among its logs."""
@@ -267,3 +267,65 @@ class CellAttempt:
             return action(*args)
         finally:
             self.seen.timings[step] = round(time.monotonic() - started, 3)
+
+
+@dataclass(frozen=True)
+class PeerSpecs:
+    """How an attempt's peers are started: image, place, command and environment."""
+
+    context: AttemptContext
+    cell: Cell
+    number: int
+    payload: bytes
+    payload_per_offer: bool  # a shared server learns each cell's P from its offer URL
+
+    def of(self, role: Role, wiring: Wiring) -> ContainerSpec:
+        cell, context = self.cell, self.context
+        prefix = cell_prefix(context.run_id, cell, self.number)
+        name = cell.server if role is Role.SERVER else cell.client
+        implementation = context.matrix.implementation(name)
+        template = (
+            implementation.server_command if role is Role.SERVER else implementation.client_command
+        )
+        server_url = wiring.server_url
+        if self.payload_per_offer:
+            server_url = f"{server_url}?payload={self.payload.hex()}"
+        values = {"server_url": server_url, "server_host": wiring.server_host, "test": cell.test}
+        return ContainerSpec(
+            name=f"{prefix}.{role.value}",
+            image=context.images[name],
+            attachment=wiring.server if role is Role.SERVER else wiring.client,
+            labels={RUN_LABEL: context.run_id, CELL_LABEL: prefix, ROLE_LABEL: role.value},
+            command=tuple(part.format(**values) for part in template) if template else None,
+            environment={
+                "ROLE": role.value,
+                "TEST_CASE": cell.test,
+                "SERVER_URL": server_url,
+                "TEST_TIMEOUT": f"{context.timeout_for(cell.test):g}",
+                "TEST_PAYLOAD": self.payload.hex(),
+                "TEST_ATTEMPT": str(self.number),
+                **wiring.environment,
+                **(wiring.server_environment if role is Role.SERVER else {}),
+            },
+            limits=implementation.limits,
+        )
+
+
+def capture_notes(capture: Capture) -> list[str]:
+    """What the cell's reason must say about a capture that is not whole."""
+    notes = []
+    if capture.dropped:
+        notes.append(f"the recorder lost {capture.dropped} packets (dropped by the kernel)")
+    if capture.snapped:
+        notes.append(
+            f"the recorder kept only the start of {capture.snapped} packets "
+            "longer than its snapshot length"
+        )
+    if capture.stopped_at_limit:
+        notes.append(f"the capture stopped at its limit of {capture.size} bytes")
+    elif capture.full_bytes is not None:
+        notes.append(
+            f"packets after the first {capture.full_bytes} bytes of the capture "
+            "were kept as headers only"
+        )
+    return notes

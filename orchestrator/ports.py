@@ -143,8 +143,9 @@ class RunningContainer(Protocol):
     def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
         """True once the container printed `marker`; False if it stopped or was slow."""
 
-    def logs(self) -> Output:
-        """What the container printed, bounded: head and tail kept, the middle cut."""
+    def logs(self, since: float | None = None, until: float | None = None) -> Output:
+        """What the container printed (between the UNIX times `since` and `until` when
+        given), bounded: head and tail kept, the middle cut."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ class Engine(Protocol):
 
     def accepts_tcp(self, address: str, port: int) -> bool:
         """True when a TCP connection from here to address:port succeeds."""
+
+    def delete(self, address: str, port: int, path: str, timeout_s: float) -> str | None:
+        """HTTP DELETE from here to address:port; None on `200`, else what went wrong."""
 
     def analyse(
         self,

@@ -12,12 +12,13 @@ cells are cancelled and release their resources before the error goes up.
 
 from __future__ import annotations
 
+import queue
 import secrets
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from orchestrator.errors import EngineUnavailable, InternalError, InteropError, Interrupted
@@ -25,6 +26,9 @@ from orchestrator.lifecycle import AttemptContext, CellAttempt
 from orchestrator.model import Attempt, Cell, CellResult, Outcome, PlannedCell
 from orchestrator.naming import log_folder
 from orchestrator.ports import Cancelled
+from orchestrator.serving import ServerShare
+
+Event = Cell | CellResult  # what a batch reports: a cell started, a cell's result
 
 IN_FLIGHT = 2  # cells in flight per peer slot
 PAYLOAD_BYTES = (600, 1000)
@@ -59,7 +63,18 @@ class CellRunner:
         self.unavailable = unavailable
         self.retries = retries
 
-    def run(self, planned: PlannedCell) -> CellResult:
+    def run_batch(self, batch: list[PlannedCell], report: Callable[[Event], None]) -> None:
+        """Run a batch's cells one after the other (their server shared where it may be,
+        serving.py), reporting each cell as it starts and its result as it lands."""
+        with ServerShare() as share:
+            for planned in batch:
+                if self.context.cancel.is_set():
+                    raise Cancelled
+                if planned.refusal is None:
+                    report(planned.cell)
+                report(self.run(planned, share))
+
+    def run(self, planned: PlannedCell, share: ServerShare | None = None) -> CellResult:
         """The cell's result, retried up to `retries` times on failure. Raises only what
         ends the run (Cancelled, EngineUnavailable, InternalError).
 
@@ -80,10 +95,10 @@ class CellRunner:
                     logs=logs,
                     cause=missing.cause,
                 )
-        attempts = [self._attempt(cell, 1)]
+        attempts = [self._attempt(cell, 1, share)]
         retries = self.retries if self._worth_retrying(attempts[0]) else 0
         while attempts[-1].outcome.is_failure and len(attempts) <= retries:
-            attempts.append(self._attempt(cell, len(attempts) + 1))
+            attempts.append(self._attempt(cell, len(attempts) + 1, share))
         return _combined(attempts)
 
     def _worth_retrying(self, first: CellResult) -> bool:
@@ -93,10 +108,16 @@ class CellRunner:
         # One attempt is never `flaky`, so a cell expected to be flaky is always retried.
         return expected is None or expected.outcome is not first.outcome
 
-    def _attempt(self, cell: Cell, number: int) -> CellResult:
+    def _attempt(self, cell: Cell, number: int, share: ServerShare | None) -> CellResult:
+        result = self._attempt_once(cell, number, share)
+        if share is not None:
+            share.after(passed=result.outcome is Outcome.PASSED)
+        return result
+
+    def _attempt_once(self, cell: Cell, number: int, share: ServerShare | None) -> CellResult:
         started = time.monotonic()
         try:
-            return CellAttempt(self.context, cell, number).run()
+            return CellAttempt(self.context, cell, number, share).run()
         except (Cancelled, EngineUnavailable):
             raise
         except OSError as error:  # our own files: a full or read-only disk ends the run
@@ -133,38 +154,42 @@ def _combined(attempts: list[CellResult]) -> CellResult:
 
 
 def run_cells(
-    cells: Iterable[PlannedCell],
-    run_cell: Callable[[PlannedCell], CellResult],
+    batches: Iterable[list[PlannedCell]],
+    run_batch: Callable[[list[PlannedCell], Callable[[Event], None]], None],
     jobs: int,
     cancel: threading.Event,
     on_start: Callable[[Cell], None],
     on_result: Callable[[CellResult], None],
 ) -> None:
-    """Run cells `jobs` at a time (IN_FLIGHT times as many in flight), reporting each
-    result as it lands.
+    """Run batches of cells (each batch's cells one after the other), IN_FLIGHT batches
+    per peer slot at once, reporting each cell as it starts and its result as it lands.
 
-    On Ctrl-C, SIGTERM, the engine going away or any unexpected error (in a cell's
-    worker or in `on_result`): stop starting cells, cancel the running ones, wait until
-    they released their resources, then raise (Interrupted for a stop).
+    On Ctrl-C, SIGTERM, the engine going away or any unexpected error (in a worker or
+    in `on_result`): stop starting batches, cancel the running ones, wait until they
+    released their resources, then raise (Interrupted for a stop).
     """
-    pending = list(cells)
-    running: dict[Future[CellResult], Cell] = {}
-    in_flight = jobs * IN_FLIGHT
-    executor = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="cell")
+    pending = list(batches)
+    events: queue.Queue[Event | Future[None]] = queue.Queue()
+    running: set[Future[None]] = set()
+    executor = ThreadPoolExecutor(max_workers=jobs * IN_FLIGHT, thread_name_prefix="cell")
 
-    def start(planned: PlannedCell) -> None:
-        if planned.refusal is None:
-            on_start(planned.cell)
-        running[executor.submit(run_cell, planned)] = planned.cell
+    def start(batch: list[PlannedCell]) -> None:
+        future = executor.submit(run_batch, batch, events.put)
+        running.add(future)
+        future.add_done_callback(events.put)
 
     try:
-        while pending and len(running) < in_flight:
+        while pending and len(running) < jobs * IN_FLIGHT:
             start(pending.pop(0))
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                running.pop(future)
-                on_result(future.result())
+            event = events.get()
+            if isinstance(event, CellResult):
+                on_result(event)
+            elif isinstance(event, Cell):
+                on_start(event)
+            else:
+                running.discard(event)
+                event.result()  # a worker's error ends the run here
                 if pending and not cancel.is_set():
                     start(pending.pop(0))
     except (KeyboardInterrupt, Cancelled):

@@ -34,7 +34,15 @@ from orchestrator.render.markdown import render_diff, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQLOOP = ROOT.parent / "shared" / "bench" / "seqloop.py"
-PHASES = ("network", "capture", "server_start", "server_ready", "client", "collect")
+PHASES = (
+    "network",
+    "capture",
+    "server_start",
+    "server_ready",
+    "client",
+    "end_sessions",
+    "collect",
+)
 AFTER = ("teardown", "analysis")  # after the cell gave its peer slot back
 PEER_PHASES = ("server_ready", "client")  # time the peers themselves take
 
@@ -81,6 +89,8 @@ def overheads(results: RunResults) -> list[str]:
         f"| {median(slot):.3f} s |"
     )
     lines.append(f"| orchestration after it ({', '.join(AFTER)}) | {median(AFTER):.3f} s |")
+    shared = sum("server_start" not in t for t in ran)
+    lines.append(f"\n{shared} of {len(ran)} cells ran on a server that an earlier cell started.")
     return lines
 
 

@@ -23,15 +23,23 @@ class TestFailed extends Error {}
 class Unsupported extends Error {}
 
 /**
- * Section 2.1: P is TEST_PAYLOAD decoded from hex. A peer started without it makes up
- * its own by the same rule: 600 to 1000 printable ASCII bytes from '!' to '~'.
+ * P from its lowercase hex (sections 2.1 and 1.1: TEST_PAYLOAD, or an offer's `payload`
+ * query parameter); `source` names it in the error. Throws on anything else, so a
+ * malformed value is never silently truncated by Buffer.from.
+ */
+function payloadFromHex(hex, source) {
+  if (!/^([0-9a-f]{2})+$/.test(hex)) throw new Error(`${source} is not an even, non-zero number of lowercase hex digits`);
+  return Buffer.from(hex, 'hex');
+}
+
+/**
+ * Section 2.1: P is TEST_PAYLOAD decoded from hex (read in any case, as before). A peer
+ * started without it makes up its own by the same rule: 600 to 1000 printable ASCII
+ * bytes from '!' to '~'.
  */
 function contractPayload(env = process.env) {
   const hex = (env.TEST_PAYLOAD || '').trim();
-  if (hex) {
-    if (!/^([0-9a-f]{2})+$/i.test(hex)) throw new Error('TEST_PAYLOAD is not hex');
-    return { payload: Buffer.from(hex, 'hex'), given: true };
-  }
+  if (hex) return { payload: payloadFromHex(hex.toLowerCase(), 'TEST_PAYLOAD'), given: true };
   const length = crypto.randomInt(600, 1001);
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i += 1) bytes[i] = crypto.randomInt(0x21, 0x7f);
@@ -105,6 +113,7 @@ module.exports = {
   TestFailed,
   Unsupported,
   contractPayload,
+  payloadFromHex,
   repeatTo,
   sha256hex,
   iceConfig,

@@ -1,15 +1,17 @@
 'use strict';
 /**
  * The server side of the signalling (contract section 3) over Node's http module:
- * POST /offer, and the session resource at /session/<id> (PATCH trickle and ICE
- * restart with ETag/If-Match, POST renegotiation, DELETE). What a request does to a
- * peer connection is the host's business (server.js); this module does HTTP: routes,
- * bodies, content types, entity tags and status codes. A bad request never takes the
- * server down.
+ * POST /offer (with the cell's payload in its query, section 1.1), the session resource
+ * at /session/<id> (PATCH trickle and ICE restart with ETag/If-Match, POST
+ * renegotiation, DELETE), and DELETE /sessions between the cells of a reused server.
+ * What a request does to a peer connection is the host's business (server.js); this
+ * module does HTTP: routes, bodies, content types, entity tags and status codes. A bad
+ * request never takes the server down.
  */
 
 const crypto = require('crypto');
 const http = require('http');
+const { payloadFromHex } = require('./contract');
 
 const MAX_BODY_BYTES = 1 << 20;
 const FRAG_TYPE = 'application/trickle-ice-sdpfrag';
@@ -74,6 +76,21 @@ function parseOffer(body) {
   return description.sdp;
 }
 
+/**
+ * What the offer URL's query asks of the session (section 1.1): {payload} when it has a
+ * `payload` parameter, else {} (the host then uses TEST_PAYLOAD). Other parameters are
+ * ignored; a malformed payload is a 400, never a session with the wrong P.
+ */
+function sessionOptions(url) {
+  const hex = url.searchParams.get('payload');
+  if (hex === null) return {};
+  try {
+    return { payload: payloadFromHex(hex, 'the payload parameter') };
+  } catch (error) {
+    throw new HttpError(400, error.message);
+  }
+}
+
 function checkSdp(sdp) {
   if (!/^v=0\r?$/m.test(sdp) || !/^m=(audio|video|application) /m.test(sdp)) {
     throw new HttpError(400, 'the SDP has no v=0 line or no audio/video/application m= section');
@@ -82,11 +99,12 @@ function checkSdp(sdp) {
 
 /**
  * The signalling server. `host` does the WebRTC side:
- *   open(offerSdp, remote) -> {peer, answer}         a new peer connection, answered
+ *   open(offerSdp, remote, {payload}) -> {peer, answer}   a new peer connection, answered
  *   trickle(peer, fragText) -> fragText|null         candidates from the client
  *   restart(peer, fragText, lastOffer) -> {frag, offer}   ICE restart (or throws 501)
  *   renegotiate(peer, offerSdp) -> answerSdp         a new offer for the peer
  *   close(peer, why)
+ *   closeAll(why) -> count                           every peer closed (rejects if one stays open)
  * Errors thrown by the host that are not HttpError become 422 (a fragment or offer
  * the stack could not apply) for session requests and 400 for POST /offer.
  */
@@ -111,8 +129,10 @@ class SignallingServer {
   }
 
   async handle(request, response) {
-    const path = new URL(request.url, 'http://server').pathname;
-    if (path === '/offer') return this.offer(request, response);
+    const url = new URL(request.url, 'http://server');
+    const path = url.pathname;
+    if (path === '/offer') return this.offer(request, response, url);
+    if (path === '/sessions') return this.removeAll(request, response);
     const match = SESSION_PATH.exec(path);
     if (!match) throw new HttpError(404, `no such resource ${path}; POST offers to /offer`);
     const session = this.sessions.get(match[1]);
@@ -126,13 +146,14 @@ class SignallingServer {
     throw new HttpError(405, `${request.method} is not allowed on a session`, { Allow: 'PATCH, POST, DELETE' });
   }
 
-  async offer(request, response) {
+  async offer(request, response, url) {
     if (request.method !== 'POST') throw new HttpError(405, 'POST an offer to /offer', { Allow: 'POST' });
     const offer = parseOffer(await readBody(request));
+    const options = sessionOptions(url);
     const remote = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     let opened;
     try {
-      opened = await this.host.open(offer, remote);
+      opened = await this.host.open(offer, remote, options);
     } catch (error) {
       if (error instanceof HttpError) throw error;
       throw new HttpError(400, `cannot answer this offer: ${error.message}`);
@@ -187,6 +208,25 @@ class SignallingServer {
   async remove(session, response) {
     this.sessions.delete(session.id);
     this.host.close(session.peer, 'session deleted');
+    send(response, 200, '');
+  }
+
+  /**
+   * DELETE /sessions (section 1.1): forgets every session at once (later requests get
+   * 404) and answers 200 only once the host has closed every peer connection, so a
+   * reused server starts the next cell with nothing of this one left.
+   */
+  async removeAll(request, response) {
+    if (request.method !== 'DELETE') throw new HttpError(405, 'only DELETE ends every session', { Allow: 'DELETE' });
+    const forgotten = this.sessions.size;
+    this.sessions.clear();
+    let closed;
+    try {
+      closed = await this.host.closeAll('DELETE /sessions');
+    } catch (error) {
+      throw new HttpError(503, `not every peer connection closed: ${error.message}`);
+    }
+    this.log.info(`DELETE /sessions: closed ${closed} peer connection(s), forgot ${forgotten} session(s)`);
     send(response, 200, '');
   }
 

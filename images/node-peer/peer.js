@@ -16,7 +16,7 @@
  *   'datachannel' (Channel)             a channel the remote peer opened
  *   'localcandidate' (candidate|null)   "candidate:..." as gathered; null when complete
  *   'keylog' (line)                     an NSS key log line, once per DTLS session
- *   'closed'                            after close()
+ *   'closed'                            after close(), once closeStack() settled
  */
 
 const { EventEmitter } = require('events');
@@ -78,15 +78,21 @@ class Peer extends EventEmitter {
   /** The stack's own error messages so far ('' if none), for failure reasons. */
   libraryErrors() { return ''; }
 
-  /** Closes the peer connection (idempotent) and emits 'closed'. */
+  /**
+   * Closes the peer connection (idempotent) and emits 'closed' once the stack is done:
+   * after closeStack()'s promise if it returns one (a stack that still sends its last
+   * packets after close() returns), so DELETE /sessions answers only after those.
+   */
   close() {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.closeStack();
+    const stopping = this.closeStack();
     this.setConnectionState('closed');
-    this.emit('closed');
+    if (stopping && typeof stopping.then === 'function') stopping.then(() => this.emit('closed'), () => this.emit('closed'));
+    else this.emit('closed');
   }
 
+  /** The stack's close; may return a promise that settles once it has closed. */
   closeStack() {}
 
   /**

@@ -5,7 +5,9 @@
  * on its channel with the same type and bytes; the stack echoes media itself
  * (acceptOffer). Per TEST_CASE it also opens the negotiated channel id 7
  * (datachannel-negotiated) or channel interop-server and confirms the client's echo
- * (datachannel-server-open). The session resource is served by http-server.js.
+ * (datachannel-server-open), with P from the offer's query if it has one (a server
+ * reused for several cells, contract section 1.1). The session resource and DELETE
+ * /sessions are served by http-server.js.
  */
 
 const {
@@ -21,6 +23,7 @@ const {
 const log = makeLogger('server');
 const ANSWER_DEADLINE_MS = 15000;
 const MAX_PEER_LIFETIME_MS = 300000;
+const CLOSE_ALL_DEADLINE_MS = 4000;
 const LOG_EVERY = 256;
 
 /** Echoes every message of the channel back on it, same type, same bytes. */
@@ -95,11 +98,14 @@ class PeerHost {
     this.count = 0;
   }
 
-  async open(offer, remote) {
+  /** A new peer connection for `offer`; options.payload (the query's P) beats TEST_PAYLOAD. */
+  async open(offer, remote, options = {}) {
     this.count += 1;
     const name = `peer${this.count}`;
+    const payload = options.payload || this.payload;
     const peer = this.adapter.createPeer({ ...this.ice, name, role: 'server', log });
-    log.info(`${name}: offer from ${remote} (${offer.length} bytes of SDP)`);
+    log.info(`${name}: offer from ${remote} (${offer.length} bytes of SDP; ` +
+      `P: ${payload.length} bytes from ${options.payload ? 'the query' : 'TEST_PAYLOAD'})`);
     log.debug(`${name}: offer SDP:\n${offer}`);
     this.peers.add(peer);
     const lifetime = setTimeout(() => this.close(peer, 'lifetime over'), MAX_PEER_LIFETIME_MS);
@@ -108,7 +114,7 @@ class PeerHost {
       log.info(`${name}: connection ${state}${state === 'failed' ? ` (${peer.transportSummary()})` : ''}`);
       if (state === 'failed' || state === 'closed') this.close(peer, `connection ${state}`);
     });
-    serveDataChannels(peer, this.test, this.payload);
+    serveDataChannels(peer, this.test, payload);
     try {
       const answer = await withDeadline(this.answer(peer, offer), ANSWER_DEADLINE_MS, 'answering took too long');
       log.info(`${name}: answered (${answer.length} bytes of SDP)`);
@@ -177,6 +183,24 @@ class PeerHost {
       log.warn(`${peer.name}: close failed: ${error.message}`);
     }
   }
+
+  /**
+   * DELETE /sessions: closes every peer connection and resolves with how many once each
+   * emitted 'closed' (a stack may close asynchronously); rejects after `deadlineMs`, so
+   * the answer still comes within the contract's 5 s.
+   */
+  async closeAll(why, deadlineMs = CLOSE_ALL_DEADLINE_MS) {
+    const peers = [...this.peers];
+    const closed = peers.map((peer) => new Promise((resolve) => { peer.once('closed', resolve); }));
+    for (const peer of peers) this.close(peer, why);
+    try {
+      await withDeadline(Promise.all(closed), deadlineMs, 'deadline');
+    } catch {
+      const open = peers.filter((peer) => this.peers.has(peer)).map((peer) => peer.name);
+      throw new Error(`${open.join(', ')} still open after ${deadlineMs} ms`);
+    }
+    return peers.length;
+  }
 }
 
 async function runServer(adapter) {
@@ -206,4 +230,4 @@ function main(adapter) {
   });
 }
 
-module.exports = { runServer, main };
+module.exports = { runServer, main, PeerHost };

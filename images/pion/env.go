@@ -83,19 +83,30 @@ func testPayload(text string) ([]byte, bool, error) {
 		payload, err := makePayload()
 		return payload, false, err
 	}
+	payload, err := parsePayload(text)
+	if err != nil {
+		return nil, false, fmt.Errorf("TEST_PAYLOAD %w", err)
+	}
+	return payload, true, nil
+}
+
+// parsePayload decodes a P given as hex and checks its bytes (section 2.1). It serves
+// both TEST_PAYLOAD and the payload parameter of POST /offer (section 1.1), so that a
+// reused server accepts exactly what a fresh one would; the caller names the source.
+func parsePayload(text string) ([]byte, error) {
 	payload, err := hex.DecodeString(text)
 	if err != nil {
-		return nil, false, fmt.Errorf("TEST_PAYLOAD is not hex: %w", err)
+		return nil, fmt.Errorf("is not hex: %w", err)
 	}
 	for _, b := range payload {
 		if b < payloadFirstASCII || b > payloadLastASCII {
-			return nil, false, fmt.Errorf("TEST_PAYLOAD has byte 0x%02x outside '!'..'~'", b)
+			return nil, fmt.Errorf("has byte 0x%02x outside '!'..'~'", b)
 		}
 	}
 	if len(payload) == 0 {
-		return nil, false, errors.New("TEST_PAYLOAD is empty")
+		return nil, errors.New("is empty")
 	}
-	return payload, true, nil
+	return payload, nil
 }
 
 // makePayload returns 600 to 1000 random printable ASCII bytes ('!' to '~').

@@ -120,8 +120,9 @@ func (sess *serverSession) echoChannel(dc *webrtc.DataChannel) {
 // openServerChannel is datachannel-server-open's server side: open interop-server,
 // send P, and answer the first message (the client's echo) with CONFIRMED:/MISMATCH:
 // and the echo's SHA-256. Later messages (the client may echo our verdict) are ignored.
+// P is the session's own (section 1.1: a reused server serves each cell's payload).
 func (sess *serverSession) openServerChannel() {
-	out, payload := sess.s.out, sess.s.env.payload
+	out, payload := sess.s.out, sess.payload
 	dc, err := sess.pc.CreateDataChannel("interop-server", nil)
 	if err != nil {
 		out.logf("%s: cannot open interop-server: %v", sess.id, err)

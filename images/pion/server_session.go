@@ -28,6 +28,9 @@ type serverSession struct {
 	// hasNegotiated: datachannel-negotiated's channel exists (made once per connection)
 	hasNegotiated bool
 	closeOnce     sync.Once
+	// payload is this session's P: the payload parameter of its offer URL, else the
+	// server's TEST_PAYLOAD (contract 1.1)
+	payload []byte
 }
 
 // release closes the peer connection, once. The session itself stays until DELETE or

@@ -224,7 +224,7 @@ class WeriftPeer extends Peer {
     return `connection ${this.pc.connectionState}, ICE ${this.pc.iceConnectionState}, DTLS ${dtls}${sctp}`;
   }
 
-  closeStack() { this.pc.close().catch(() => {}); }
+  closeStack() { return this.pc.close().catch(() => {}); }
 }
 
 /** Resolves once `condition()` holds (checked every few milliseconds). */

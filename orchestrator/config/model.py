@@ -61,6 +61,8 @@ class Implementation:
     default: bool = True
     unsupported_scenarios: tuple[tuple[str, str], ...] = ()  # scenario, why not
     contract: str = "webrtc-interop"  # or "webrtc-echoes": the original contract, no payload
+    # The server serves consecutive cells of one test case and scenario (contract 1.1).
+    reuse_server: bool = False
 
     def supports(self, role: Role, test: str) -> bool:
         return test in (self.server_tests if role is Role.SERVER else self.client_tests)

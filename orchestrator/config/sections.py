@@ -39,6 +39,7 @@ IMPLEMENTATION_KEYS = (
     "default",
     "unsupported_scenarios",
     "contract",
+    "reuse_server",
 )
 CONTRACTS = ("webrtc-interop", "webrtc-echoes")
 MAX_TEST_TIMEOUT_S = 1800.0
@@ -177,6 +178,7 @@ def _implementation(
         contract=source.choice(
             raw.get("contract", CONTRACTS[0]), (*at, "contract"), CONTRACTS, "contract"
         ),
+        reuse_server=source.flag(raw.get("reuse_server", False), (*at, "reuse_server")),
     )
 
 

@@ -7,6 +7,7 @@ every wait is bounded; a peer container is always sandboxed.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import tarfile
 import threading
@@ -36,6 +37,10 @@ from orchestrator.ports import (
 )
 
 POLL_INTERVAL_S = 0.2
+STATE_POLL_S = 0.5  # waiting for an exit: how often Docker is asked while output flows
+WAKE_INTERVAL_S = 0.02  # ... and how soon the end of the output is noticed
+SETTLE_INTERVAL_S = 0.02  # after the output ended, the state may lag a few milliseconds
+SETTLE_CHECKS = 50
 STOP_TIMEOUT_S = 15.0
 HEAD_GRACE_S = 0.2  # how long the log follower may take to reach the end of the output
 CAPTURE_FILE = "/capture/capture.pcap"
@@ -149,6 +154,18 @@ class DockerCells:
         except OSError:
             return False
 
+    def delete(self, address: str, port: int, path: str, timeout_s: float) -> str | None:
+        connection = http.client.HTTPConnection(address, port, timeout=timeout_s)
+        try:
+            connection.request("DELETE", path)
+            response = connection.getresponse()
+            response.read(1 << 16)
+        except (OSError, http.client.HTTPException) as error:
+            return f"DELETE {path} failed: {error or type(error).__name__}"
+        finally:
+            connection.close()
+        return None if response.status == 200 else f"DELETE {path} answered {response.status}"
+
     @contextlib.contextmanager
     def _started(
         self,
@@ -254,15 +271,26 @@ class DockerContainer:
         return int(state.get("ExitCode", -1))
 
     def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
+        """Asks Docker for the state when the container's output stream has ended (it
+        ends with the container), and every STATE_POLL_S in case it does not (a reader
+        that hung up at its limit): no inspect call every few milliseconds."""
         deadline = time.monotonic() + timeout_s
+        settling = 0
         while True:
             code = self.exit_code()
             if code is not None:
                 return code
             if time.monotonic() >= deadline:
                 return None
-            if cancel.wait(POLL_INTERVAL_S):
-                raise Cancelled
+            ended = self._head.ended.is_set() and settling < SETTLE_CHECKS
+            settling += ended
+            pause = SETTLE_INTERVAL_S if ended else STATE_POLL_S
+            until = min(time.monotonic() + pause, deadline)
+            while (left := until - time.monotonic()) > 0:
+                if cancel.wait(min(left, WAKE_INTERVAL_S)):
+                    raise Cancelled
+                if not ended and self._head.ended.is_set():
+                    break
 
     def kill(self) -> None:
         self.health.quietly(self._container.kill)
@@ -279,9 +307,13 @@ class DockerContainer:
                 raise Cancelled
         return False
 
-    def logs(self) -> Output:
+    def logs(self, since: float | None = None, until: float | None = None) -> Output:
         """The head the reader kept and the tail the log driver kept, joined without
-        overlap; when neither holds the middle, a marker says so."""
+        overlap; when neither holds the middle, a marker says so. With `since` or
+        `until` (a server serving several cells), only what the log driver kept of that
+        span, head and tail kept the same way."""
+        if since is not None or until is not None:
+            return self._span(since, until)
         head, head_is_all = self._head.finish()
         with self.health.guard("read a container's logs"):
             tail = bytes(self._container.logs(stdout=True, stderr=True))
@@ -294,6 +326,15 @@ class DockerContainer:
             cut = len(tail) - 2 * half
             return Output(head + _marker(cut) + tail[-half:], True)
         return Output(head + _marker(None) + tail[-half:], True)
+
+    def _span(self, since: float | None, until: float | None) -> Output:
+        self._head.finish()
+        with self.health.guard("read a container's logs"):
+            text = bytes(self._container.logs(stdout=True, stderr=True, since=since, until=until))
+        half = self._head.limit
+        if len(text) <= 2 * half:
+            return Output(text)
+        return Output(text[:half] + _marker(len(text) - 2 * half) + text[-half:], True)
 
 
 def _marker(cut: int | None) -> bytes:
@@ -313,6 +354,7 @@ class _HeadReader:
         self._chunks: list[bytes] = []
         self._size = 0
         self._ended = False
+        self.ended = threading.Event()  # the stream ended with the container's output
         self._socket: Any = container.attach_socket(
             params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
         )
@@ -327,6 +369,7 @@ class _HeadReader:
                 if self._size >= self.limit:
                     return
             self._ended = True
+            self.ended.set()
         except (DockerException, RequestException, OSError, ValueError):
             return
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -70,7 +71,7 @@ class NetworkPool:
     engine: Engine
     run_id: str
     labels: Mapping[str, str]
-    stack: ExitStack = field(default_factory=ExitStack)
+    owned: list[ExitStack] = field(default_factory=list)  # per slot: its network and set-up
     free: list[Slot] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     count: int = 0
@@ -83,9 +84,12 @@ class NetworkPool:
             self.count += slot is None
             name = f"wi-{self.run_id}.network-{self.count}"
         if slot is None:
-            network = open_network(self.engine, self.stack, name, self.labels, False)
+            own = ExitStack()
+            network = open_network(self.engine, own, name, self.labels, False)
             slot = Slot(network, ExitStack(), shared=True)
-            self.stack.callback(slot.close)
+            own.callback(slot.close)
+            with self.lock:
+                self.owned.append(own)
         scope.stack.callback(self._give_back, slot)
         return slot
 
@@ -97,4 +101,10 @@ class NetworkPool:
         return self
 
     def __exit__(self, *error: object) -> None:
-        self.stack.close()
+        """Every slot removed at once: one after the other, a pool of eight took Docker
+        about 3 s at the end of every run."""
+        if not self.owned:
+            return
+        with ThreadPoolExecutor(len(self.owned), thread_name_prefix="pool-close") as closing:
+            for done in [closing.submit(own.close) for own in self.owned]:
+                done.result()

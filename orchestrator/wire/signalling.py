@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from orchestrator.wire.packets import Segment
 
 SYN = 0x02
+RESET_PATH = "/sessions"  # DELETE ends a reused server's sessions between cells
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Exchange:
 
     time: float
     method: str
-    path: str
+    path: str  # without the query (a reused server's offer URL carries the payload)
     headers: dict[str, str]
     body: bytes
     status: int | None
@@ -62,7 +63,9 @@ def exchanges(segments: tuple[Segment, ...], server: frozenset[str], port: int) 
         responses = _messages(_stream(responses_part), is_request=False)
         for index, (start, line, headers, body) in enumerate(requests):
             method, _, rest = line.partition(" ")
-            path = rest.rsplit(" ", 1)[0]
+            path = rest.rsplit(" ", 1)[0].partition("?")[0]
+            if path == RESET_PATH:
+                continue  # the orchestrator's own request (contract 1.1), not the peers'
             status: int | None = None
             response_headers: dict[str, str] = {}
             response_body = b""

@@ -60,6 +60,8 @@ def real(name: str, roles: str = "server: all, client: all") -> str:
     if entry.build_args:
         arguments = ", ".join(f"{key}: {value!r}" for key, value in entry.build_args)
         source += f"    build_args: {{{arguments}}}\n"
+    if entry.reuse_server:
+        source += "    reuse_server: true\n"
     return f"  {name}:\n{source}    roles: {{{roles}}}\n"
 
 

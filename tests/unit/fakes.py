@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import EngineError
+from orchestrator.model import CellResult, PlannedCell
 from orchestrator.ports import Cancelled, Capture, CaptureBudget, ContainerSpec, NetworkSpec, Output
+from orchestrator.runner import Event
 
 
 @dataclass
@@ -29,6 +31,7 @@ class FakeContainer:
     script: Script
     killed: bool = False
     removed: bool = False
+    spans: list[tuple[float | None, float | None]] = field(default_factory=list)
 
     def address(self) -> str | None:
         return self.spec.attachment.ipv4
@@ -49,7 +52,8 @@ class FakeContainer:
     def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
         return True
 
-    def logs(self) -> Output:
+    def logs(self, since: float | None = None, until: float | None = None) -> Output:
+        self.spans.append((since, until))
         return Output(self.script.output.encode(), self.script.cut)
 
 
@@ -87,6 +91,8 @@ class FakeEngine:
     networks_open: set[str] = field(default_factory=set)
     networks_created: list[NetworkSpec] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    deletes: list[tuple[str, str]] = field(default_factory=list)  # (address, path)
+    delete_failure: str | None = None  # what every DELETE answers (None: 200)
 
     @contextlib.contextmanager
     def network(self, spec: NetworkSpec, keep: bool = False) -> Iterator[str]:
@@ -138,6 +144,10 @@ class FakeEngine:
             for c in self.containers
         )
 
+    def delete(self, address: str, port: int, path: str, timeout_s: float) -> str | None:
+        self.deletes.append((address, path))
+        return self.delete_failure
+
     def analyse(
         self,
         image: str,
@@ -152,3 +162,21 @@ class FakeEngine:
         containers = [c.spec.name for c in self.containers if not c.removed]
         recorders = [f"recorder{i}" for i, r in enumerate(self.recorders) if not r.removed]
         return containers + recorders + sorted(self.networks_open)
+
+
+def singly(cells: list[PlannedCell] | tuple[PlannedCell, ...]) -> list[list[PlannedCell]]:
+    """Every cell a batch of its own."""
+    return [[planned] for planned in cells]
+
+
+def one_by_one(
+    run_cell: Callable[[PlannedCell], CellResult],
+) -> Callable[[list[PlannedCell], Callable[[Event], None]], None]:
+    """A batch runner (run_cells' shape) from a function that runs one cell."""
+
+    def run_batch(batch: list[PlannedCell], report: Callable[[Event], None]) -> None:
+        for planned in batch:
+            report(planned.cell)
+            report(run_cell(planned))
+
+    return run_batch

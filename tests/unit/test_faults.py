@@ -28,6 +28,7 @@ from orchestrator.render.html import render_html
 from orchestrator.render.junit import render_junit
 from orchestrator.render.markdown import render_markdown
 from orchestrator.runner import IN_FLIGHT, new_payload, run_cells
+from tests.unit.fakes import one_by_one, singly
 from tests.unit.test_results_and_render import sample
 
 HOSTILE = (
@@ -171,7 +172,14 @@ def test_a_worker_failure_ends_the_run_cleanly_instead_of_hanging(failure: Excep
         return CellResult(planned.cell, Outcome.PASSED, "ok")
 
     with pytest.raises(type(failure)):
-        run_cells(_planned(10), run_cell, 3, cancel, lambda cell: None, lambda result: None)
+        run_cells(
+            singly(_planned(10)),
+            one_by_one(run_cell),
+            3,
+            cancel,
+            lambda cell: None,
+            lambda result: None,
+        )
     assert cancel.is_set()
     in_flight = {f"c{n}" for n in range(3 * IN_FLIGHT)}
     assert {c.client for c in released} == in_flight - {"c2"}  # the rest never started
@@ -185,8 +193,8 @@ def test_a_failing_result_callback_ends_the_run_too() -> None:
 
     with pytest.raises(InternalError):
         run_cells(
-            _planned(4),
-            lambda p: CellResult(p.cell, Outcome.PASSED, "ok"),
+            singly(_planned(4)),
+            one_by_one(lambda p: CellResult(p.cell, Outcome.PASSED, "ok")),
             2,
             cancel,
             lambda cell: None,

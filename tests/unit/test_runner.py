@@ -23,7 +23,7 @@ from orchestrator.results import ResultStore, utc_now
 from orchestrator.runner import IN_FLIGHT, CellRunner, UnavailableImage, run_cells
 from orchestrator.runs import RunRequest, _Execution
 from tests.unit.conftest import VALID, WriteMatrix
-from tests.unit.fakes import FakeContainer, FakeEngine, Script
+from tests.unit.fakes import FakeContainer, FakeEngine, Script, one_by_one, singly
 from tests.unit.wirekit import CLIENT as CLIENT_IP
 from tests.unit.wirekit import app_record, association, handshake, pcap_of, sctp_size
 
@@ -226,7 +226,14 @@ def test_cells_in_flight_are_twice_the_jobs(write_matrix: WriteMatrix, tmp_path:
         return CellResult(cell.cell, Outcome.PASSED, "ok")
 
     results: list[CellResult] = []
-    run_cells(planned, run_cell, 2, threading.Event(), lambda cell: None, results.append)
+    run_cells(
+        singly(planned),
+        one_by_one(run_cell),
+        2,
+        threading.Event(),
+        lambda cell: None,
+        results.append,
+    )
     assert sorted(r.cell for r in results) == sorted(p.cell for p in planned)
     assert peak == in_flight
 
@@ -279,7 +286,7 @@ def test_ctrl_c_cancels_running_cells_and_releases_everything(
             raise KeyboardInterrupt  # what Ctrl-C does to the main thread
 
     with pytest.raises(Interrupted):
-        run_cells(cells, runner.run, 2, cancel, on_start, lambda result: None)
+        run_cells(singly(cells), runner.run_batch, 2, cancel, on_start, lambda result: None)
     assert cancel.is_set()
     assert engine.leftovers() == []
     assert len(started) == 2  # the third cell never started

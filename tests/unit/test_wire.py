@@ -27,6 +27,7 @@ from orchestrator.wire.demux import Kind, demultiplex, unwrap_turn
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.packets import read_pcap
 from orchestrator.wire.rules import RULES, CellFacts, confirmation, evidence_table
+from orchestrator.wire.signalling import exchanges
 from orchestrator.wire.verify import Inputs, verify
 from tests.unit.wirekit import (
     CLIENT,
@@ -511,3 +512,19 @@ def test_each_association_gets_its_own_conversation() -> None:
     ]
     assert conversation_sender(CLIENT, 40002, 40003, ENDPOINTS) == "client"
     assert conversation_sender(SERVER, 40003, 40002, ENDPOINTS) == "server"
+
+
+def test_the_offer_path_drops_its_query_and_the_orchestrators_delete_is_not_signalling() -> None:
+    offer = http(
+        "POST", "/offer?payload=2a2b", json.dumps({"type": "offer", "sdp": "v=0"}).encode()
+    )
+    reset = http("DELETE", "/sessions", b"")
+    gateway = "198.18.0.254"
+    segments = [
+        (0.9, CLIENT, SERVER, 40000, 8080, 1000, offer),
+        (0.95, SERVER, CLIENT, 8080, 40000, 5000, response(200, b"{}")),
+        (3.0, gateway, SERVER, 41000, 8080, 7000, reset),
+        (3.1, SERVER, gateway, 8080, 41000, 9000, response(200, b"")),
+    ]
+    found = exchanges(read_pcap(pcap_of([], segments)).segments, frozenset({SERVER}), 8080)
+    assert [(e.method, e.path, e.status) for e in found] == [("POST", "/offer", 200)]

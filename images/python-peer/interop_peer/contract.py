@@ -137,14 +137,18 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} is not a number: {raw!r}") from None
 
 
-def parse_payload(hex_text: str) -> bytes:
-    """TEST_PAYLOAD's bytes; refuse anything outside contract section 2.1."""
+def parse_payload(hex_text: str, name: str = "TEST_PAYLOAD") -> bytes:
+    """P's bytes from hex; refuse anything outside contract section 2.1.
+
+    `name` is where the hex came from (the variable, or a reused server's `payload`
+    query parameter, section 1.1), so that the error names it.
+    """
     try:
         payload = bytes.fromhex(hex_text)
     except ValueError:
-        raise ValueError("TEST_PAYLOAD is not hex") from None
+        raise ValueError(f"{name} is not hex") from None
     if not 600 <= len(payload) <= 1000 or any(not 0x21 <= b <= 0x7E for b in payload):
-        raise ValueError(f"TEST_PAYLOAD is not 600-1000 printable ASCII bytes ({len(payload)})")
+        raise ValueError(f"{name} is not 600-1000 printable ASCII bytes ({len(payload)})")
     return payload
 
 
@@ -167,9 +171,14 @@ def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
 
 
 def verdict(kind: str, text: str) -> None:
-    """Print one contract output line (`PASS`, `FAIL`, `NEGOTIATED`, ...) on its own line."""
+    """Print one contract output line (`PASS`, `FAIL`, `NEGOTIATED`, ...) on its own line.
+
+    One write with its newline: `print` writes the newline separately, so a log line from
+    another thread (the key log follower's) could land between text and newline.
+    """
     one_line = " ".join(str(text).split())
-    print(f"{kind}: {one_line}", file=sys.stdout, flush=True)
+    sys.stdout.write(f"{kind}: {one_line}\n")
+    sys.stdout.flush()
 
 
 def setup_logging() -> None:

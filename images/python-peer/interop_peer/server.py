@@ -2,7 +2,9 @@
 
 A stack supplies a factory of its `Peer`s; this module does the HTTP, the entity tags
 and the error statuses, and starts the test case's server behaviour (behaviour.py) on
-every peer connection. A bad request gets a 4xx and never takes the server down.
+every peer connection. A bad request gets a 4xx and never takes the server down. For a
+server reused across cells (contract section 1.1) each offer may carry its cell's P as
+`?payload=<hex>`, and `DELETE /sessions` ends every session between cells.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
 from .behaviour import ServerBehaviour
-from .contract import PORT, Env, Unsupported
+from .contract import PORT, Env, Unsupported, parse_payload
 from .peer import Peer
 from .sdp import SdpFrag, parse_sdpfrag, split_sections
 from .signalling import SDPFRAG
@@ -25,6 +27,7 @@ from .signalling import SDPFRAG
 log = logging.getLogger("server")
 ANSWER_TIMEOUT_S = 20.0  # one offer (or renegotiation) must be answered within this
 PEER_LIFETIME_S = 300.0  # a forgotten peer connection is closed after this
+CLOSE_ALL_TIMEOUT_S = 4.0  # DELETE /sessions must answer within 5 s (contract section 1.1)
 
 
 PeerFactory = Callable[[str], Peer]
@@ -66,6 +69,7 @@ class SignallingServer:
         session.add_route("PATCH", self.patch)
         session.add_route("POST", self.renegotiate)
         session.add_route("DELETE", self.delete)
+        self.app.router.add_route("DELETE", "/sessions", self.delete_all)  # else 405 + Allow
         self.app.on_shutdown.append(self.shutdown)
 
     async def offer(self, request: web.Request) -> web.Response:
@@ -76,10 +80,15 @@ class SignallingServer:
             check_offer(body["sdp"])
         except (ValueError, KeyError, TypeError) as problem:
             return error(400, f"not an RTCSessionDescriptionInit offer: {problem}")
+        try:
+            env = self._session_env(request)
+        except ValueError as problem:
+            return error(400, f"bad query parameter: {problem}")
         session_id = secrets.token_hex(6)
         peer = self.new_peer(f"peer-{session_id}")
-        log.info("%s: offer from %s", peer.name, request.remote)
-        behaviour = ServerBehaviour(self.env, peer)
+        source = "the payload parameter" if env is not self.env else "the environment"
+        log.info("%s: offer from %s, P from %s", peer.name, request.remote, source)
+        behaviour = ServerBehaviour(env, peer)
         try:
             answer = await asyncio.wait_for(
                 self._answer(peer, behaviour, body["sdp"]), ANSWER_TIMEOUT_S
@@ -98,6 +107,15 @@ class SignallingServer:
             {"type": "answer", "sdp": answer},
             headers={"Location": f"/session/{session_id}", "ETag": entry.etag},
         )
+
+    def _session_env(self, request: web.Request) -> Env:
+        """The session's Env: a reused server serves several cells, each with its own P,
+        which comes as the offer's `payload` parameter (contract section 1.1)."""
+        hex_payload = request.query.get("payload")
+        if hex_payload is None:
+            return self.env
+        payload = parse_payload(hex_payload, "payload")
+        return replace(self.env, payload=payload, payload_given=True)
 
     @staticmethod
     async def _answer(peer: Peer, behaviour: ServerBehaviour, sdp: str) -> str:
@@ -181,6 +199,26 @@ class SignallingServer:
             return error(404, "no such session")
         await self._forget(session_id)
         return web.Response(status=200)
+
+    async def delete_all(self, _: web.Request) -> web.Response:
+        """End every session, so that a reused server's next cell meets nothing of this one."""
+        closing = [asyncio.ensure_future(self._forget(sid)) for sid in list(self.sessions)]
+        problem = await self._wait_closed(closing) if closing else None
+        if problem is not None:
+            return error(500, f"DELETE /sessions: {problem}")
+        log.info("DELETE /sessions: closed %d peer connection(s)", len(closing))
+        return web.Response(status=200)
+
+    @staticmethod
+    async def _wait_closed(closing: list[asyncio.Task[None]]) -> str | None:
+        """Why not every peer connection closed in time, or None: the answer is bounded."""
+        done, pending = await asyncio.wait(closing, timeout=CLOSE_ALL_TIMEOUT_S)
+        if pending:
+            return f"{len(pending)} of {len(closing)} peer connection(s) still closing"
+        failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+        if failed:
+            return f"closing {len(failed)} peer connection(s) failed: {failed[0]!r}"
+        return None
 
     async def _forget(self, session_id: str) -> None:
         entry = self.sessions.pop(session_id, None)

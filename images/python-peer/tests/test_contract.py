@@ -1,7 +1,7 @@
 """Environment parsing (contract section 2) and the output line format."""
 
 import pytest
-from interop_peer.contract import Env, IceServer, parse_ice_servers, verdict
+from interop_peer.contract import Env, IceServer, parse_ice_servers, parse_payload, verdict
 
 PAYLOAD = b"!" * 600
 
@@ -54,6 +54,12 @@ def test_refuses_malformed_values(name, value):
         Env.from_environ({name: value})
 
 
+def test_a_payload_error_names_its_source():
+    assert parse_payload(PAYLOAD.hex(), "payload") == PAYLOAD
+    with pytest.raises(ValueError, match=r"^payload is not hex"):
+        parse_payload("zz", "payload")
+
+
 def test_ice_server_urls_may_be_a_list():
     servers = parse_ice_servers('[{"urls": ["stun:a", "stun:b"]}]')
     assert servers == (IceServer(("stun:a", "stun:b")),)
@@ -62,3 +68,19 @@ def test_ice_server_urls_may_be_a_list():
 def test_verdict_is_one_line(capsys):
     verdict("FAIL", "two\nlines  here")
     assert capsys.readouterr().out == "FAIL: two lines here\n"
+
+
+def test_verdict_is_one_write(monkeypatch):
+    """A log line from another thread must not land between a line and its newline."""
+    writes = []
+
+    class Stdout:
+        def write(self, text):
+            writes.append(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", Stdout())
+    verdict("KEYLOG", "CLIENT_RANDOM 00 11")
+    assert writes == ["KEYLOG: CLIENT_RANDOM 00 11\n"]

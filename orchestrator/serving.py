@@ -1,0 +1,124 @@
+"""One server container for consecutive cells (docs/contract.md section 1.1).
+
+A short cell's cost is mostly starting its two peers; a server whose implementation
+declares `reuse_server` is started once for a batch of cells (same server, test case
+and scenario, planned one after the other) and asked to end its sessions between them.
+Only a server that served a passing cell, still runs and ended its sessions in time
+serves the next one; anything else removes it, and the next cell (or the retry) starts
+a fresh one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from orchestrator.config import Matrix
+from orchestrator.model import PlannedCell
+from orchestrator.network.topology import Wiring
+from orchestrator.ports import RunningContainer
+
+MAX_BATCH = 8  # cells per server: bounds how long a batch holds one worker
+END_SESSIONS_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Served:
+    """The live server of a share, where it sits, and where its next cell's output
+    begins (UNIX time; None: from its start)."""
+
+    wiring: Wiring
+    server: RunningContainer
+    cells: int = 0
+    output_from: float | None = None
+
+
+class ServerShare:
+    """Owns the shared server (and the network it sits on) between cells of a batch."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._served: Served | None = None
+        self._spoiled = False
+
+    def live(self) -> Served | None:
+        """The server the next cell may use, or None when it needs a fresh one."""
+        if self._served is None or self._spoiled:
+            return None
+        if self._served.server.exit_code() is not None:
+            return None
+        return self._served
+
+    def fresh(self) -> ExitStack:
+        """An empty stack for a new server and its network (the old ones removed)."""
+        self.retire()
+        return self._stack
+
+    def adopt(self, wiring: Wiring, server: RunningContainer) -> Served:
+        self._served = Served(wiring, server)
+        self._spoiled = False
+        return self._served
+
+    def spoil(self) -> None:
+        """The server must not serve another cell (removed when the cell has ended)."""
+        self._spoiled = True
+
+    def retire(self) -> None:
+        self._served = None
+        self._spoiled = False
+        self._stack.close()
+        self._stack = ExitStack()
+
+    def after(self, passed: bool) -> None:
+        """A cell has ended (its own containers are gone): keep the server only after a
+        pass."""
+        if not passed or self._spoiled:
+            self.retire()
+
+    def __enter__(self) -> ServerShare:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.retire()
+
+
+def reuse_stamp() -> float:
+    """Where one cell's server output ends and the next one's begins."""
+    return time.time()
+
+
+def batches(cells: Iterable[PlannedCell], matrix: Matrix) -> Iterator[list[PlannedCell]]:
+    """The planned cells in order, cut into batches that may share a server: runs of
+    consecutive cells with the same scenario, test case and reusable server, at most
+    MAX_BATCH long; every other cell is a batch of its own."""
+    batch: list[PlannedCell] = []
+    for planned in cells:
+        if batch and (len(batch) >= MAX_BATCH or not _same_server(batch[-1], planned, matrix)):
+            yield batch
+            batch = []
+        batch.append(planned)
+    if batch:
+        yield batch
+
+
+def heaviest_first(cut: Iterable[list[PlannedCell]], matrix: Matrix) -> list[list[PlannedCell]]:
+    """Batches by their cells' timeouts, largest first (planner order among equals): a
+    batch runs its cells one after the other, so a long one started last would leave
+    the other peer slots idle at the end of the run."""
+
+    def weight(batch: list[PlannedCell]) -> float:
+        return sum(matrix.test(p.cell.test).timeout_s for p in batch if p.refusal is None)
+
+    return sorted(cut, key=weight, reverse=True)
+
+
+def _same_server(before: PlannedCell, planned: PlannedCell, matrix: Matrix) -> bool:
+    a, b = before.cell, planned.cell
+    return (
+        (a.scenario, a.test, a.server) == (b.scenario, b.test, b.server)
+        and matrix.implementation(b.server).reuse_server
+        and before.refusal is None
+        and planned.refusal is None
+    )
