@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-VALID = """\
+HEADER = """\
 settings:
   jobs: 2
   extra_ca_bundle: ""
@@ -18,6 +18,11 @@ tests:
     timeout: 10
   datachannel:
     timeout: 12
+"""  # settings and test cases; the implementations follow
+
+VALID = (
+    HEADER
+    + """\
 implementations:
   alpha:
     build: images/alpha
@@ -32,6 +37,7 @@ implementations:
       client: [datachannel]
     client_command: /run-client {server_url} --test {test}
 """
+)
 
 WriteMatrix = Callable[[str], Path]
 

@@ -13,20 +13,12 @@ from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import topology_for
 from orchestrator.runner import CellRunner, Event
 from orchestrator.serving import MAX_BATCH, batches, heaviest_first
-from tests.unit.conftest import WriteMatrix
+from tests.unit.conftest import HEADER, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
 
-MATRIX = """\
-settings:
-  jobs: 2
-  extra_ca_bundle: ""
-  capture: false
-  screenshot: false
-tests:
-  peerconnection:
-    timeout: 10
-  datachannel:
-    timeout: 12
+MATRIX = (
+    HEADER
+    + """\
 implementations:
   alpha:
     build: images/alpha
@@ -50,6 +42,7 @@ implementations:
     roles:
       client: [peerconnection]
 """
+)
 IMAGES = {
     "alpha": "img/server",
     "once": "img/server",
