@@ -124,7 +124,7 @@ class SignallingServer {
 
   fail(response, error, request) {
     const status = error instanceof HttpError ? error.status : 500;
-    this.log.warn(`${request.method} ${request.url}: HTTP ${status}: ${error.message}`);
+    this.log.warn(`${request.method} ${request.url.split('?')[0]}: HTTP ${status}: ${error.message}`);
     sendJson(response, status, { error: error.message }, error.headers || {});
   }
 

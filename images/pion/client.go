@@ -233,7 +233,7 @@ func (c *client) postOffer(offer string) (webrtc.SessionDescription, error) {
 				return webrtc.SessionDescription{}, c.timedOut("no answer to the offer")
 			}
 			if time.Now().After(giveUp) {
-				return webrtc.SessionDescription{}, fmt.Errorf("cannot reach %s: %w", c.url, err)
+				return webrtc.SessionDescription{}, fmt.Errorf("cannot reach %s: %w", shownURL(c.url), unwrapURL(err))
 			}
 			time.Sleep(250 * time.Millisecond)
 			continue
@@ -339,4 +339,20 @@ func clientTests() map[string]clientTest {
 		"renegotiation":           {run: renegotiationTest, codecs: registerOpus},
 		"reconnect":               {run: reconnectTest},
 	}
+}
+
+// shownURL is a URL for a failure line, without its query: a reused server's offer URL
+// carries the cell's payload (contract 1.1), 1200-2000 hex digits that would crowd out
+// why.
+func shownURL(target string) string {
+	return strings.SplitN(target, "?", 2)[0]
+}
+
+// unwrapURL drops net/http's "Post <url>:" wrapper, which repeats the whole URL.
+func unwrapURL(err error) error {
+	var wrapped *url.Error
+	if errors.As(err, &wrapped) {
+		return wrapped.Err
+	}
+	return err
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import tarfile
@@ -24,6 +25,7 @@ from orchestrator.imageref import split
 from orchestrator.ports import BuildSpec
 
 Say = Callable[[str], None]
+DIGEST_LABEL = "org.webrtc-interop.build-digest"  # the sources an image was built from
 IMAGE_TRANSFER_TIMEOUT_S = 900  # one save or load of every image of a run
 # What a builder says when a registry or package source cannot be reached at all.
 UNREACHABLE = re.compile(
@@ -50,7 +52,17 @@ class DockerImages:
         names it); `on_step` gets each `Step n/m` line so a long build shows progress.
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with _context_archive(spec.context, spec.extra_files) as archive, log_path.open("w") as log:
+        files = _context_files(spec.context)
+        digest = self._digest(spec, files)
+        current = self._built_from(spec.tag, digest)
+        if current is not None:
+            log_path.write_text(f"{spec.tag}: already built from these sources ({digest})\n")
+            return current
+        labels = {**spec.labels, DIGEST_LABEL: digest}
+        with (
+            _context_archive(spec.context, files, spec.extra_files) as archive,
+            log_path.open("w") as log,
+        ):
             try:
                 stream = self.client.api.build(
                     fileobj=archive,
@@ -58,7 +70,7 @@ class DockerImages:
                     dockerfile=spec.dockerfile,
                     tag=spec.tag,
                     buildargs=dict(spec.buildargs),
-                    labels=dict(spec.labels),
+                    labels=labels,
                     cache_from=list(spec.cache_from) or None,
                     rm=True,
                     forcerm=True,
@@ -76,6 +88,37 @@ class DockerImages:
         if image_id is None:
             raise ImageBuildError(f"the builder reported no image (log: {log_path})")
         return image_id
+
+    def _digest(self, spec: BuildSpec, files: list[str]) -> str:
+        """What the build depends on: the context's files, the Dockerfile, the build
+        arguments and labels, and the images the arguments name (the base)."""
+        hashed = hashlib.sha256()
+        named = {
+            key: self.image_id(value)
+            for key, value in spec.buildargs.items()
+            if key.endswith("IMAGE")
+        }
+        recipe = [spec.dockerfile, sorted(spec.buildargs.items()), sorted(spec.labels.items())]
+        hashed.update(json.dumps([*recipe, sorted(named.items())]).encode())
+        for name in files:
+            hashed.update(f"\0{name}\0".encode())
+            with contextlib.suppress(OSError):  # not a regular file: its name counts
+                hashed.update((spec.context / name).read_bytes())
+        for name, text in sorted(spec.extra_files.items()):
+            hashed.update(f"\0{name}\0{text}".encode())
+        return hashed.hexdigest()
+
+    def _built_from(self, reference: str, digest: str) -> str | None:
+        """The image's id if it was built from exactly these sources: Docker would only
+        find every step in its cache, after reading the whole context."""
+        try:
+            image = self.client.images.get(reference)
+        except ImageNotFound:
+            return None
+        except (DockerException, RequestException) as error:
+            raise translate(error, f"inspect image {reference}") from None
+        labels = image.attrs.get("Config", {}).get("Labels") or {}
+        return str(image.id) if labels.get(DIGEST_LABEL) == digest else None
 
     def image_id(self, reference: str) -> str | None:
         try:
@@ -182,8 +225,8 @@ def _build_error(text: str, log_path: Path) -> ImageBuildError:
     return ImageBuildError(f"{last} (log: {log_path})", unreachable=bool(UNREACHABLE.search(text)))
 
 
-@contextlib.contextmanager
-def _context_archive(context: Path, extra_files: Mapping[str, str]) -> Iterator[Any]:
+def _context_files(context: Path) -> list[str]:
+    """The context's files as Docker sends them (.dockerignore applied), sorted."""
     ignore = context / ".dockerignore"
     patterns = (
         [
@@ -194,7 +237,13 @@ def _context_archive(context: Path, extra_files: Mapping[str, str]) -> Iterator[
         if ignore.exists()
         else []
     )
-    files = sorted(exclude_paths(str(context), patterns))
+    return sorted(exclude_paths(str(context), patterns))
+
+
+@contextlib.contextmanager
+def _context_archive(
+    context: Path, files: list[str], extra_files: Mapping[str, str]
+) -> Iterator[Any]:
     archive = create_archive(str(context), files=files, extra_files=list(extra_files.items()))
     try:
         archive.seek(0)

@@ -30,6 +30,12 @@ class Answer:
     session: Session | None
 
 
+def shown(url: str) -> str:
+    """The URL for a failure line, without its query: a reused server's offer URL carries
+    the cell's payload (contract 1.1), 1200-2000 hex digits that would crowd out why."""
+    return url.split("?", 1)[0]
+
+
 async def post_offer(
     http: aiohttp.ClientSession, url: str, sdp: str, retry_s: float = POST_RETRY_S
 ) -> Answer:
@@ -40,11 +46,13 @@ async def post_offer(
             async with http.post(url, json={"type": "offer", "sdp": sdp}) as response:
                 text = await response.text()
                 if response.status != 200:
-                    raise TestFailed(f"POST {url}: HTTP {response.status}: {text[:BODY_QUOTE]}")
+                    raise TestFailed(
+                        f"POST {shown(url)}: HTTP {response.status}: {text[:BODY_QUOTE]}"
+                    )
                 return Answer(_answer_sdp(url, text), _session(http, url, response))
         except aiohttp.ClientConnectionError as error:
             if time.monotonic() > give_up:
-                raise TestFailed(f"cannot reach {url}: {error}") from error
+                raise TestFailed(f"cannot reach {shown(url)}: {error}") from error
             await asyncio.sleep(0.25)
 
 
@@ -55,7 +63,9 @@ def _answer_sdp(url: str, text: str) -> str:
             raise ValueError(f"type {body['type']!r}")
         return body["sdp"]
     except (ValueError, KeyError, TypeError) as error:
-        raise TestFailed(f"POST {url}: not an answer ({error}): {text[:BODY_QUOTE]}") from None
+        raise TestFailed(
+            f"POST {shown(url)}: not an answer ({error}): {text[:BODY_QUOTE]}"
+        ) from None
 
 
 def _session(

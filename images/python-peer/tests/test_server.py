@@ -12,12 +12,14 @@ import pytest
 pytest.importorskip("aiohttp")
 
 from aiohttp.test_utils import TestClient, TestServer
+from interop_peer import contract
 from interop_peer import server as server_module
 from interop_peer.channels import ChannelPipe
 from interop_peer.contract import Env
 from interop_peer.messages import LABEL_SERVER
 from interop_peer.peer import Peer
 from interop_peer.server import SignallingServer
+from interop_peer.signalling import post_offer
 
 ENV_P = b"!" * 600
 QUERY_P = bytes(range(0x21, 0x7F)) * 7  # 658 printable bytes, not ENV_P
@@ -189,5 +191,21 @@ def test_other_methods_on_sessions_are_405(method):
             response = await client.request(method, "/sessions")
             assert response.status == 405
             assert response.headers["Allow"] == "DELETE"
+
+    run(test)
+
+
+def test_a_clients_failure_line_leaves_the_payload_out_of_the_offer_url():
+    """A refused offer's reason names the server and the status, not 1200+ hex digits."""
+    async def test():
+        harness = Harness()
+        async with harness as client:
+            url = str(client.make_url("/offer")) + f"?payload={'zz' * 700}"
+            with pytest.raises(contract.TestFailed) as failure:
+                await post_offer(client.session, url, OFFER["sdp"], retry_s=0)
+            message = str(failure.value)
+            assert "HTTP 400" in message
+            assert "zz" not in message
+            assert message.startswith(f"POST {client.make_url('/offer')}: ")
 
     run(test)
