@@ -52,7 +52,7 @@ from orchestrator.results import (
     utc_now,
 )
 from orchestrator.runner import CellRunner, UnavailableImage, new_payload, run_cells
-from orchestrator.serving import batches, heaviest_first
+from orchestrator.serving import batches
 
 PROCESS_STARTED = time.monotonic()  # this module is imported as the command starts
 CAPTURE_CONTROL = ".captures"  # the recorder's working folder inside the run folder
@@ -150,7 +150,7 @@ class _Execution:
                     self.matrix.implementation_names,
                 )
                 run_cells(
-                    heaviest_first(batches(self.planned, self.matrix), self.matrix),
+                    batches(self.planned, self.matrix),
                     runner.run_batch,
                     self.jobs,
                     self.cancel,

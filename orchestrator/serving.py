@@ -103,17 +103,6 @@ def batches(cells: Iterable[PlannedCell], matrix: Matrix) -> Iterator[list[Plann
         yield batch
 
 
-def heaviest_first(cut: Iterable[list[PlannedCell]], matrix: Matrix) -> list[list[PlannedCell]]:
-    """Batches by their cells' timeouts, largest first (planner order among equals): a
-    batch runs its cells one after the other, so a long one started last would leave
-    the other peer slots idle at the end of the run."""
-
-    def weight(batch: list[PlannedCell]) -> float:
-        return sum(matrix.test(p.cell.test).timeout_s for p in batch if p.refusal is None)
-
-    return sorted(cut, key=weight, reverse=True)
-
-
 def _same_server(before: PlannedCell, planned: PlannedCell, matrix: Matrix) -> bool:
     a, b = before.cell, planned.cell
     return (

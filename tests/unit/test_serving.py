@@ -12,7 +12,7 @@ from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import topology_for
 from orchestrator.runner import CellRunner, Event
-from orchestrator.serving import MAX_BATCH, batches, heaviest_first
+from orchestrator.serving import MAX_BATCH, batches
 from tests.unit.conftest import HEADER, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
 
@@ -192,14 +192,3 @@ def test_a_server_without_the_declaration_serves_one_cell(
     assert engine.deletes == []
     urls = [c.spec.environment["SERVER_URL"] for c in engine.containers]
     assert set(urls) == {"http://server:8080/offer"}
-
-
-def test_the_longest_batches_run_first_and_equals_keep_their_order(
-    write_matrix: WriteMatrix,
-) -> None:
-    matrix = load_matrix(write_matrix(MATRIX), environ={})
-    short = [PlannedCell(Cell("peerconnection", "alpha", "beta"))]  # 10 s
-    long = [PlannedCell(Cell("datachannel", "alpha", "beta"))]  # 12 s
-    refused = [PlannedCell(Cell("datachannel", "alpha", "delta"), "N/A")] * 5
-    order = heaviest_first([short, refused, long, short * 2, long], matrix)
-    assert order == [short * 2, long, long, short, refused]
