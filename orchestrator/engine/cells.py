@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import socket
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -123,15 +125,35 @@ class DockerCells:
         timeout_s: float = 120,
     ) -> str:
         """tshark's output for files of `folder` (mounted read-only at /cell), run in the
-        capture image with no network at all."""
+        capture image with no network at all. The output (megabytes of JSON for a large
+        transfer) goes to a file, not through Docker's log stream, which both dockerd
+        and the Docker client handle in small frames."""
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".analysis-") as out:
+            self._analyse(image, folder, Path(out), arguments, labels, timeout_s)
+            output = Path(out) / "output"
+            return output.read_text(errors="replace") if output.exists() else ""
+
+    def _analyse(
+        self,
+        image: str,
+        folder: Path,
+        out: Path,
+        arguments: list[str],
+        labels: Mapping[str, str],
+        timeout_s: float,
+    ) -> None:
         with self.health.guard("start the capture analyser"):
             container = self.client.containers.create(
                 image,
-                entrypoint=["tshark"],
+                entrypoint=["sh", "-c", 'exec tshark "$@" > /out/output', "tshark"],
                 command=arguments,
                 network_mode="none",
                 labels=dict(labels),
-                volumes={str(folder.resolve()): {"bind": "/cell", "mode": "ro"}},
+                user=f"{os.getuid()}:{os.getgid()}",  # writes /out as the owner of the run
+                volumes={
+                    str(folder.resolve()): {"bind": "/cell", "mode": "ro"},
+                    str(out.resolve()): {"bind": "/out", "mode": "rw"},
+                },
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 read_only=True,
@@ -143,7 +165,6 @@ class DockerCells:
             with self.health.guard("run the capture analyser"):
                 container.start()
                 container.wait(timeout=timeout_s)
-                return bytes(container.logs(stdout=True, stderr=False)).decode(errors="replace")
         finally:
             self.health.quietly(partial(container.remove, force=True))
 
