@@ -15,7 +15,7 @@ from orchestrator.outcomes import Observation, classify, media_report, reconcile
 from orchestrator.ports import RUN_LABEL, Capture
 from orchestrator.render.verification import verification_text
 from orchestrator.wire.conversation import one_conversation
-from orchestrator.wire.decrypt import keylog_lines, tshark_arguments
+from orchestrator.wire.decrypt import Decrypted, chunks, keylog_lines, read_here, tshark_arguments
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.facts import cell_facts
 from orchestrator.wire.packets import CaptureUnreadable
@@ -100,7 +100,7 @@ def _verify(
                 endpoints=seen.wiring.endpoints,
                 test=cell.test,
                 facts=cell_facts(payload, seen.client_output, seen.wiring.environment),
-                decrypted_json=_decrypt(context, cell, seen, pcap, seen.wiring.endpoints, keep),
+                decrypted=_decrypt(context, cell, seen, pcap, seen.wiring.endpoints, keep),
                 client_follows_old_contract=client.contract == "webrtc-echoes",
             )
         )
@@ -110,20 +110,25 @@ def _verify(
 
 def _decrypt(
     context: AttemptContext, cell: Cell, seen: Seen, pcap: bytes, endpoints: Endpoints, keep: Keep
-) -> str | None:
-    """tshark's reading of the capture with the DTLS keys either peer printed."""
+) -> Decrypted | None:
+    """The data channel chunks the DTLS keys either peer printed open: decrypted here,
+    or by tshark where plaintext.py cannot (DTLS 1.3, a suite it does not know)."""
     lines = keylog_lines(seen.client_output, seen.server_output)
-    image = context.capture_image
-    if not lines or image is None or RULES[cell.test].plan is None:
+    if not lines or RULES[cell.test].plan is None:
         return None
     keep("keylog", "keylog.txt", "\n".join(lines) + "\n")
-    folder = context.run_dir / seen.folder
     try:
-        (folder / DECRYPT_PCAP).write_bytes(one_conversation(pcap, endpoints))
+        conversation = one_conversation(pcap, endpoints)
     except CaptureUnreadable:
         return None  # verify says what is wrong with the capture
+    here = read_here(conversation, lines, endpoints)
+    image = context.capture_image
+    if here is not None or image is None:
+        return here
+    folder = context.run_dir / seen.folder
+    (folder / DECRYPT_PCAP).write_bytes(conversation)
     try:
-        return context.engine.analyse(
+        output = context.engine.analyse(
             image,
             folder,
             tshark_arguments(f"/cell/{DECRYPT_PCAP}", "/cell/keylog.txt"),
@@ -131,3 +136,4 @@ def _decrypt(
         )
     finally:
         (folder / DECRYPT_PCAP).unlink(missing_ok=True)
+    return Decrypted(tuple(chunks(output, endpoints)), "tshark")

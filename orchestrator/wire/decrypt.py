@@ -1,9 +1,10 @@
 """The data channel messages a capture really carried, read with a peer's DTLS key log.
 
-tshark (a well-kept dissector) decrypts the DTLS records, dissects the SCTP packets in
-them and the DCEP messages (its `rtcdc` protocol); every other DATA chunk's user data is
-its `data` layer. In tshark's JSON each packet lists its SCTP chunks in order, and the
-payload layers in the same order, one per DATA chunk."""
+The DTLS records are decrypted here where plaintext.py can (DTLS 1.2, AEAD suites, every
+tag verified), and the SCTP packets in them parsed by `sctp_chunks`. Otherwise tshark (a
+well-kept dissector) decrypts them, dissects SCTP and DCEP (its `rtcdc` protocol); every
+other DATA chunk's user data is its `data` layer. In tshark's JSON each packet lists its
+SCTP chunks in order, and the payload layers in the same order, one per DATA chunk."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from orchestrator.wire.conversation import conversation_sender
 from orchestrator.wire.endpoints import Endpoints
+from orchestrator.wire.plaintext import Plaintext, decrypt_conversations, master_secrets
 
 KEYLOG_PREFIX = "KEYLOG: "
 DATA, I_DATA = 0, 64
@@ -21,6 +23,7 @@ PPID_DCEP, PPID_STRING, PPID_BINARY, PPID_STRING_EMPTY, PPID_BINARY_EMPTY = 50, 
 DCEP_OPEN = 0x03
 FLAG_UNORDERED, FLAG_BEGIN, FLAG_END = 0x04, 0x02, 0x01
 MAX_PACKETS = 5000  # enough for every test's messages; a bulk transfer's start
+SCTP_HEADER, CHUNK_HEADER = 12, 4
 # Heuristic SCTP payload dissectors that could misread a random payload.
 HEURISTICS_OFF = ("sip_sctp", "nbap_sctp", "jxta_sctp")
 
@@ -40,6 +43,14 @@ class Chunk:
     @property
     def unordered(self) -> bool:
         return bool(self.flags & FLAG_UNORDERED)
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    """The data channel chunks a key log opened, and what read them."""
+
+    chunks: tuple[Chunk, ...]
+    reader: str  # who decrypted the records, for the verification's details
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,15 @@ def keylog_lines(*outputs: str) -> list[str]:
                 if entry and entry.split()[0].isupper() and len(entry.split()) == 3:
                     lines.append(entry)
     return list(dict.fromkeys(lines))
+
+
+def read_here(conversation: bytes, lines: list[str], endpoints: Endpoints) -> Decrypted | None:
+    """The chunks of a capture rewritten by one_conversation, decrypted here; None when
+    only tshark can read it (plaintext.py says what it reads)."""
+    records = decrypt_conversations(conversation, master_secrets(lines), endpoints, MAX_PACKETS)
+    if records is None:
+        return None
+    return Decrypted(tuple(sctp_chunks(records)), "webrtc-interop (every AEAD tag verified)")
 
 
 def tshark_arguments(pcap: str, keylog: str) -> list[str]:
@@ -126,6 +146,32 @@ def chunks(tshark_json: str, endpoints: Endpoints) -> list[Chunk]:
             continue
         for holder in _sctp_holders(layers):
             found += _packet_chunks(holder, time, sender)
+    return found
+
+
+def sctp_chunks(records: list[Plaintext]) -> list[Chunk]:
+    """The DATA (RFC 9260 3.3.1) and I-DATA (RFC 8260 2.1) chunks of decrypted SCTP
+    packets; an I-DATA fragment other than the first carries no PPID (-1 here)."""
+    found: list[Chunk] = []
+    for record in records:
+        packet = record.data
+        offset = SCTP_HEADER
+        while offset + CHUNK_HEADER <= len(packet):
+            kind, flags, length = struct.unpack("!BBH", packet[offset : offset + CHUNK_HEADER])
+            if length < CHUNK_HEADER:
+                break
+            value = packet[offset + CHUNK_HEADER : offset + length]
+            if kind == DATA and len(value) >= 12:
+                tsn, stream, _, ppid = struct.unpack("!IHHI", value[:12])
+                data = value[12:]
+            elif kind == I_DATA and len(value) >= 16:
+                tsn, stream, _, _, ppid = struct.unpack("!IHHII", value[:16])
+                ppid, data = (ppid if flags & FLAG_BEGIN else -1), value[16:]
+            else:
+                offset += (length + 3) & ~3
+                continue
+            found.append(Chunk(record.time, record.sender, stream, ppid, tsn, flags, data))
+            offset += (length + 3) & ~3
     return found
 
 

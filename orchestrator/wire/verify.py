@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from orchestrator.model import Traffic, Verification
 from orchestrator.wire.datachecks import DataEvidence, decrypted, echo_shape, sized
-from orchestrator.wire.decrypt import channel_opens, chunks, messages
+from orchestrator.wire.decrypt import Decrypted, channel_opens, messages
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.flows import Flows, sort_flows
 from orchestrator.wire.mediachecks import check_media
@@ -27,7 +27,7 @@ class Inputs:
     endpoints: Endpoints
     test: str
     facts: CellFacts
-    decrypted_json: str | None = None  # tshark's reading with a peer's key log
+    decrypted: Decrypted | None = None  # what a peer's key log opened
     client_follows_old_contract: bool = False
 
 
@@ -111,15 +111,15 @@ def _data(rule: Rule, inputs: Inputs, flows: Flows) -> tuple[DataEvidence, Level
     assert rule.plan is not None
     plan = rule.plan(inputs.facts)
     by_size = sized(plan, flows)
-    if inputs.decrypted_json:
-        found = chunks(inputs.decrypted_json, inputs.endpoints)
-        if found:
-            whole = messages(found)
-            if rule.measures_goodput:  # only the start of a bulk transfer is decrypted
-                first = decrypted(replace(plan, sends=plan.sends[:1]), whole, channel_opens(whole))
-                merged = DataEvidence(first.gaps + by_size.gaps, first.details + by_size.details)
-                return merged, Level.DECRYPTED
-            return decrypted(plan, whole, channel_opens(whole)), Level.DECRYPTED
+    if inputs.decrypted and inputs.decrypted.chunks:
+        whole = messages(list(inputs.decrypted.chunks))
+        read_by = (f"DTLS decrypted by {inputs.decrypted.reader}",)
+        if rule.measures_goodput:  # only the start of a bulk transfer is decrypted
+            first = decrypted(replace(plan, sends=plan.sends[:1]), whole, channel_opens(whole))
+            details = first.details + read_by + by_size.details
+            return DataEvidence(first.gaps + by_size.gaps, details), Level.DECRYPTED
+        found = decrypted(plan, whole, channel_opens(whole))
+        return DataEvidence(found.gaps, found.details + read_by), Level.DECRYPTED
     if not by_size.gaps or not (rule.legacy_echo and inputs.client_follows_old_contract):
         return by_size, Level.SIZED
     return echo_shape(flows), Level.ECHO_SHAPE

@@ -17,6 +17,7 @@ from orchestrator.outcomes import reconcile
 from orchestrator.wire import datachecks
 from orchestrator.wire.conversation import conversation_sender, one_conversation
 from orchestrator.wire.decrypt import (
+    Decrypted,
     Message,
     channel_opens,
     chunks,
@@ -337,6 +338,7 @@ def test_an_echo_that_stalls_while_media_flows_fails() -> None:
 DECRYPTED = (Path(__file__).parent / "data" / "tshark-datachannel.json").read_text()
 REAL = Endpoints("198.19.250.70", "198.19.250.10")
 TOKEN = b"03550487b12f7d15784b846bfb7dc91f"  # what that real client sent
+TSHARK_READ = Decrypted(tuple(chunks(DECRYPTED, REAL)), "tshark")
 
 
 def test_decrypted_sctp_gives_the_messages_and_the_channel() -> None:
@@ -349,12 +351,10 @@ def test_decrypted_sctp_gives_the_messages_and_the_channel() -> None:
 
 def test_decryption_is_the_whole_truth() -> None:
     empty = pcap_of([])
-    honest = verify(Inputs(empty, REAL, "datachannel", CellFacts(TOKEN), decrypted_json=DECRYPTED))
+    honest = verify(Inputs(empty, REAL, "datachannel", CellFacts(TOKEN), decrypted=TSHARK_READ))
     assert honest.proof == "none"  # an empty pcap: no transport evidence...
     assert all("[decrypted]" not in gap for gap in honest.missing)  # ...but the payload crossed
-    other = verify(
-        Inputs(empty, REAL, "datachannel", CellFacts(b"X" * 32), decrypted_json=DECRYPTED)
-    )
+    other = verify(Inputs(empty, REAL, "datachannel", CellFacts(b"X" * 32), decrypted=TSHARK_READ))
     assert "P never crossed client→server [decrypted]" in other.missing
 
 
