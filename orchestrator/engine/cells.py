@@ -298,20 +298,22 @@ class DockerContainer:
         deadline = time.monotonic() + timeout_s
         settling = 0
         while True:
-            code = self.exit_code()
-            if code is not None:
-                return code
-            if time.monotonic() >= deadline:
-                return None
             ended = self._head.ended.is_set() and settling < SETTLE_CHECKS
             settling += ended
             pause = SETTLE_INTERVAL_S if ended else STATE_POLL_S
+            if settling == 1:
+                pause = 0.0  # the output just ended: ask at once
             until = min(time.monotonic() + pause, deadline)
             while (left := until - time.monotonic()) > 0:
                 if cancel.wait(min(left, WAKE_INTERVAL_S)):
                     raise Cancelled
                 if not ended and self._head.ended.is_set():
                     break
+            code = self.exit_code()
+            if code is not None:
+                return code
+            if time.monotonic() >= deadline:
+                return None
 
     def kill(self) -> None:
         self.health.quietly(self._container.kill)
