@@ -9,7 +9,7 @@ from pathlib import Path
 from orchestrator.wire.conversation import one_conversation
 from orchestrator.wire.decrypt import PPID_DCEP, Decrypted, channel_opens, messages, read_here
 from orchestrator.wire.endpoints import Endpoints
-from orchestrator.wire.packets import frames, udp_at
+from orchestrator.wire.packets import RECORD_HEADER, frames, udp_at
 from orchestrator.wire.plaintext import prf
 from orchestrator.wire.rules import CellFacts
 from orchestrator.wire.verify import Inputs, verify
@@ -84,6 +84,19 @@ def test_a_changed_byte_in_a_record_fails_its_tag() -> None:
     assert read_here(bytes(changed), lines, GCM) is None
 
 
+def test_a_record_the_recorder_cut_short_is_skipped() -> None:
+    capture, lines = conversation("dtls-gcm-datachannel", GCM)
+    end = _last_application_datagram_end(capture)
+    start = _record_start(capture, end)
+    kept = int.from_bytes(capture[start + 8 : start + 12], "little")
+    header = capture[start : start + 8] + (kept - 20).to_bytes(4, "little")
+    cut = capture[:start] + header + capture[start + 12 : end - 20] + capture[end:]
+    whole, shorter = read_here(capture, lines, GCM), read_here(cut, lines, GCM)
+    assert whole is not None
+    assert shorter is not None  # not a failed tag: the rest is still read here
+    assert 0 < len(shorter.chunks) < len(whole.chunks)
+
+
 def test_no_key_for_the_association_opens_nothing() -> None:
     capture, _ = conversation("dtls-gcm-datachannel", GCM)
     assert read_here(capture, [f"CLIENT_RANDOM {'ab' * 32} {'cd' * 48}"], GCM) == Decrypted(
@@ -101,6 +114,11 @@ def test_a_suite_it_does_not_know_is_left_to_tshark() -> None:
     )
     endpoints = Endpoints(SERVER, CLIENT)
     assert read_here(one_conversation(pcap, endpoints), ["CLIENT_RANDOM aa bb"], endpoints) is None
+
+
+def _record_start(pcap: bytes, end: int) -> int:
+    """Where the pcap record that ends at `end` starts."""
+    return next(end - len(frame) - RECORD_HEADER for _, frame, _, e in frames(pcap) if e == end)
 
 
 def _last_application_datagram_end(pcap: bytes) -> int:
