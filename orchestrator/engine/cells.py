@@ -298,11 +298,12 @@ class DockerContainer:
         deadline = time.monotonic() + timeout_s
         settling = 0
         while True:
-            ended = self._head.ended.is_set() and settling < SETTLE_CHECKS
-            settling += ended
-            pause = SETTLE_INTERVAL_S if ended else STATE_POLL_S
-            if settling == 1:
-                pause = 0.0  # the output just ended: ask at once
+            ended = self._head.ended.is_set()
+            if ended and settling < SETTLE_CHECKS:
+                pause = SETTLE_INTERVAL_S if settling else 0.0  # just ended: ask at once
+                settling += 1
+            else:  # still writing, or ended but still running: ask now and then
+                pause = STATE_POLL_S
             until = min(time.monotonic() + pause, deadline)
             while (left := until - time.monotonic()) > 0:
                 if cancel.wait(min(left, WAKE_INTERVAL_S)):
