@@ -104,6 +104,13 @@ function parseIceUrl(url) {
   return { scheme, host: match[2].replace(/^\[|\]$/g, ''), port, transport, relay: scheme.startsWith('turn') };
 }
 
+/** A URL for a log or failure line, without its query: a reused server's offer URL
+ * carries the cell's payload (contract 1.1), 1200-2000 hex digits that would crowd out
+ * why. */
+function withoutQuery(url) {
+  return String(url).split('?')[0];
+}
+
 module.exports = {
   EXIT_PASSED,
   EXIT_FAILED,
@@ -120,4 +127,5 @@ module.exports = {
   numberFromEnv,
   clientBudgetMs,
   parseIceUrl,
+  withoutQuery,
 };

@@ -5,7 +5,7 @@
  * (PATCH trickle / ICE restart, POST renegotiation, DELETE).
  */
 
-const { TestFailed, Unsupported } = require('./contract');
+const { TestFailed, Unsupported, withoutQuery } = require('./contract');
 
 const POST_RETRY_MS = 10000;
 const REQUEST_TIMEOUT_MS = 15000;
@@ -19,20 +19,14 @@ function excerpt(text) {
 }
 
 /** One HTTP request with a time limit; network errors become TestFailed. */
-/** The URL for a failure line, without its query: a reused server's offer URL carries
- * the cell's payload (contract 1.1), 1200-2000 hex digits that would crowd out why. */
-function shown(url) {
-  return String(url).split('?')[0];
-}
-
 async function request(url, init, what) {
   let response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (error) {
-    if (error.name === 'TimeoutError') throw new TestFailed(`${what}: no response from ${shown(url)} within ${REQUEST_TIMEOUT_MS / 1000}s`);
+    if (error.name === 'TimeoutError') throw new TestFailed(`${what}: no response from ${withoutQuery(url)} within ${REQUEST_TIMEOUT_MS / 1000}s`);
     const why = error.cause ? error.cause.code || error.cause.message : error.message;
-    const failure = new TestFailed(`${what}: cannot reach ${shown(url)}: ${why}`);
+    const failure = new TestFailed(`${what}: cannot reach ${withoutQuery(url)}: ${why}`);
     failure.network = true;
     throw failure;
   }

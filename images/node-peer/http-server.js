@@ -11,7 +11,7 @@
 
 const crypto = require('crypto');
 const http = require('http');
-const { payloadFromHex } = require('./contract');
+const { payloadFromHex, withoutQuery } = require('./contract');
 
 const MAX_BODY_BYTES = 1 << 20;
 const FRAG_TYPE = 'application/trickle-ice-sdpfrag';
@@ -124,7 +124,7 @@ class SignallingServer {
 
   fail(response, error, request) {
     const status = error instanceof HttpError ? error.status : 500;
-    this.log.warn(`${request.method} ${request.url.split('?')[0]}: HTTP ${status}: ${error.message}`);
+    this.log.warn(`${request.method} ${withoutQuery(request.url)}: HTTP ${status}: ${error.message}`);
     sendJson(response, status, { error: error.message }, error.headers || {});
   }
 
