@@ -14,6 +14,7 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.images import Image
 from docker.utils.build import create_archive, exclude_paths
 from requests.exceptions import RequestException
 
@@ -111,18 +112,19 @@ class DockerImages:
     def _built_from(self, reference: str, digest: str) -> str | None:
         """The image's id if it was built from exactly these sources: Docker would only
         find every step in its cache, after reading the whole context."""
-        try:
-            image = self.client.images.get(reference)
-        except ImageNotFound:
+        image = self._image(reference)
+        if image is None:
             return None
-        except (DockerException, RequestException) as error:
-            raise translate(error, f"inspect image {reference}") from None
         labels = image.attrs.get("Config", {}).get("Labels") or {}
         return str(image.id) if labels.get(DIGEST_LABEL) == digest else None
 
     def image_id(self, reference: str) -> str | None:
+        image = self._image(reference)
+        return None if image is None else str(image.id)
+
+    def _image(self, reference: str) -> Image | None:
         try:
-            return str(self.client.images.get(reference).id)
+            return self.client.images.get(reference)
         except ImageNotFound:
             return None
         except (DockerException, RequestException) as error:
