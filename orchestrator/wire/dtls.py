@@ -27,6 +27,7 @@ class Record:
     unified: bool = False  # a DTLS 1.3 record with the unified header (always encrypted)
     server_hello_suite: int | None = None
     sequence: int | None = None  # the 48-bit record sequence number (DTLS 1.2 headers)
+    start: int = 0  # where the record begins in its datagram
 
     @property
     def encrypted(self) -> bool:
@@ -51,7 +52,7 @@ def records(payload: bytes) -> list[Record]:
                 body = struct.unpack("!H", payload[offset + header - 2 : offset + header])[0]
             else:
                 body = len(payload) - offset - header
-            found.append(Record(0, 1, body, unified=True))
+            found.append(Record(0, 1, body, unified=True, start=offset))
             offset += header + body
         elif first in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA):
             if len(payload) < offset + HEADER_12:
@@ -62,7 +63,11 @@ def records(payload: bytes) -> list[Record]:
             suite = None
             if first == HANDSHAKE and epoch == 0:
                 suite = _server_hello_suite(payload[offset + HEADER_12 : offset + HEADER_12 + body])
-            found.append(Record(first, epoch, body, server_hello_suite=suite, sequence=sequence))
+            found.append(
+                Record(
+                    first, epoch, body, server_hello_suite=suite, sequence=sequence, start=offset
+                )
+            )
             offset += HEADER_12 + body
         else:
             break

@@ -28,6 +28,8 @@ from orchestrator.wire.dtls import (
     HANDSHAKE_HEADER,
     HEADER_12,
     SERVER_HELLO,
+    Record,
+    records,
 )
 from orchestrator.wire.endpoints import Endpoints
 from orchestrator.wire.packets import frames, udp_at
@@ -130,17 +132,19 @@ def decrypt_conversations(
         for number, (time, frame, ip_at, _) in enumerate(frames(pcap)):
             if number >= max_frames:
                 break
-            for sender, port, record in _records(frame, ip_at, endpoints):
+            for sender, port, record, raw in _records(frame, ip_at, endpoints):
                 association = associations.setdefault(port, _Association())
-                found += _read(association, time, sender, record, secrets)
+                found += _read(association, time, sender, record, raw, secrets)
     except Unreadable:
         return None
     return found
 
 
-def _records(frame: bytes, ip_at: int, endpoints: Endpoints) -> Iterator[tuple[str, int, bytes]]:
-    """(sender, the association's client port, record) for each DTLS 1.2 record of a
-    rewritten datagram."""
+def _records(
+    frame: bytes, ip_at: int, endpoints: Endpoints
+) -> Iterator[tuple[str, int, Record, bytes]]:
+    """(sender, the association's client port, record, its bytes) for each DTLS 1.2
+    record of a rewritten datagram."""
     located = udp_at(frame, ip_at)
     if located is None:
         return
@@ -151,39 +155,36 @@ def _records(frame: bytes, ip_at: int, endpoints: Endpoints) -> Iterator[tuple[s
         return
     port = sport if sender == "client" else dport
     datagram = frame[at + UDP_HEADER :]
-    offset = 0
-    while offset + HEADER_12 <= len(datagram):
-        if datagram[offset] & 0xE0 == 0x20:
+    for record in records(datagram):
+        if record.unified:
             raise Unreadable("a DTLS 1.3 record")
-        length = struct.unpack("!H", datagram[offset + 11 : offset + 13])[0]
-        yield sender, port, datagram[offset : offset + HEADER_12 + length]
-        offset += HEADER_12 + length
+        end = record.start + HEADER_12 + record.length
+        yield sender, port, record, datagram[record.start : end]
 
 
 def _read(
     association: _Association,
     time: float,
     sender: str,
-    record: bytes,
+    record: Record,
+    raw: bytes,
     secrets: dict[bytes, bytes],
 ) -> list[Plaintext]:
-    content_type = record[0]
-    epoch = struct.unpack("!H", record[3:5])[0]
-    if epoch == 0:
-        if content_type == HANDSHAKE:
-            _handshake(association, sender, record[HEADER_12:])
+    if record.epoch == 0:
+        if record.content_type == HANDSHAKE:
+            _handshake(association, sender, raw[HEADER_12:])
         return []
-    if epoch > 1:
+    if record.epoch > 1:
         raise Unreadable("a second epoch (renegotiation)")
-    if content_type != APPLICATION_DATA:
+    if record.content_type != APPLICATION_DATA:
         return []  # Finished, alerts: not data
-    if len(record) < HEADER_12 + struct.unpack("!H", record[11:13])[0]:
+    if len(raw) < HEADER_12 + record.length:
         return []  # cut short by the recorder's budget: no tag to check
     if association.keys is None:
         association.keys = _keys(association, secrets)
         if association.keys is None:
             return []  # no ServerHello seen, or no key for it: nothing to read
-    return [Plaintext(time, sender, _open(association.keys, sender, record))]
+    return [Plaintext(time, sender, _open(association.keys, sender, raw))]
 
 
 def _handshake(association: _Association, sender: str, body: bytes) -> None:
