@@ -13,7 +13,6 @@ import socket
 import tarfile
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from io import BytesIO
@@ -21,30 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import DockerException
 from docker.models.containers import Container
 from docker.types import EndpointConfig, IPAMConfig, IPAMPool, LogConfig
-from docker.utils.socket import frames_iter
-from requests.exceptions import RequestException
 
+from orchestrator.engine.container import DockerContainer, HeadReader
 from orchestrator.engine.errors import Health
 from orchestrator.engine.recorder import FileRecorders, recorder_options
 from orchestrator.errors import EngineError
-from orchestrator.ports import (
-    Cancelled,
-    ContainerSpec,
-    Limits,
-    NetworkSpec,
-    Output,
-)
+from orchestrator.ports import ContainerSpec, Limits, NetworkSpec
 
-POLL_INTERVAL_S = 0.2
-STATE_POLL_S = 0.5  # waiting for an exit: how often Docker is asked while output flows
-WAKE_INTERVAL_S = 0.02  # ... and how soon the end of the output is noticed
-SETTLE_INTERVAL_S = 0.02  # after the output ended, the state may lag a few milliseconds
-SETTLE_CHECKS = 50
 STOP_TIMEOUT_S = 15.0
-HEAD_GRACE_S = 0.2  # how long the log follower may take to reach the end of the output
 CAPTURE_FILE = "/capture/capture.pcap"
 SHM_SIZE = "256m"
 
@@ -82,12 +67,12 @@ class DockerCells:
     @contextlib.contextmanager
     def container(self, spec: ContainerSpec, keep: bool = False) -> Iterator[DockerContainer]:
         options = _placement(self.client, spec) | _confinement(spec)
-        heads: list[_HeadReader] = []
+        heads: list[HeadReader] = []
         with self._started(
             f"container {spec.name}",
             keep,
             before_start=lambda created: heads.append(
-                _HeadReader(created, spec.limits.log_bytes // 2)
+                HeadReader(created, spec.limits.log_bytes // 2)
             ),
             files=spec.files,
             image=spec.image,
@@ -109,9 +94,7 @@ class DockerCells:
         with self._started(
             "the packet recorder", **recorder_options(image, control, labels, name)
         ) as container:
-            recorder = DockerContainer(
-                container, None, _HeadReader(container, 1 << 19), self.health
-            )
+            recorder = DockerContainer(container, None, HeadReader(container, 1 << 19), self.health)
             if not recorder.wait_output(b"recorder ready", 30, threading.Event()):
                 raise EngineError("the packet recorder did not start")
             yield FileRecorders(control, self.health)
@@ -260,160 +243,6 @@ def _confinement(spec: ContainerSpec) -> dict[str, Any]:
         if spec.privileges.sysctls:
             options["sysctls"] = dict(spec.privileges.sysctls)
     return options
-
-
-class DockerContainer:
-    def __init__(
-        self, container: Container, network: str | None, head: _HeadReader, health: Health
-    ) -> None:
-        self.health = health
-        self._container = container
-        self._network = network
-        self._address: str | None = None
-        self._head = head
-
-    def address(self) -> str | None:
-        if self._address is None and self._network:
-            with self.health.guard("inspect a container"):
-                self._container.reload()
-            networks = self._container.attrs.get("NetworkSettings", {}).get("Networks", {})
-            self._address = networks.get(self._network, {}).get("IPAddress") or None
-        return self._address
-
-    def exit_code(self) -> int | None:
-        try:
-            with self.health.guard("inspect a container"):
-                self._container.reload()
-        except EngineError:
-            return -1  # removed under us (or refused): it is not running
-        state = self._container.attrs.get("State", {})
-        if state.get("Running") or state.get("Status") in ("created", "restarting"):
-            return None
-        return int(state.get("ExitCode", -1))
-
-    def wait_exit(self, timeout_s: float, cancel: threading.Event) -> int | None:
-        """Asks Docker for the state when the container's output stream has ended (it
-        ends with the container), and every STATE_POLL_S in case it does not (a reader
-        that hung up at its limit): no inspect call every few milliseconds."""
-        deadline = time.monotonic() + timeout_s
-        settling = 0
-        while True:
-            ended = self._head.ended.is_set()
-            if ended and settling < SETTLE_CHECKS:
-                pause = SETTLE_INTERVAL_S if settling else 0.0  # just ended: ask at once
-                settling += 1
-            else:  # still writing, or ended but still running: ask now and then
-                pause = STATE_POLL_S
-            until = min(time.monotonic() + pause, deadline)
-            while (left := until - time.monotonic()) > 0:
-                if cancel.wait(min(left, WAKE_INTERVAL_S)):
-                    raise Cancelled
-                if not ended and self._head.ended.is_set():
-                    break
-            code = self.exit_code()
-            if code is not None:
-                return code
-            if time.monotonic() >= deadline:
-                return None
-
-    def kill(self) -> None:
-        self.health.quietly(self._container.kill)
-
-    def wait_output(self, marker: bytes, timeout_s: float, cancel: threading.Event) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self.health.guard("read a container's output"):
-                if marker in bytes(self._container.logs(stdout=True, stderr=True)):
-                    return True
-            if self.exit_code() is not None:
-                return False
-            if cancel.wait(POLL_INTERVAL_S):
-                raise Cancelled
-        return False
-
-    def logs(self, since: float | None = None, until: float | None = None) -> Output:
-        """The head the reader kept and the tail the log driver kept, joined without
-        overlap; when neither holds the middle, a marker says so. With `since` or
-        `until` (a server serving several cells), only what the log driver kept of that
-        span, head and tail kept the same way."""
-        if since is not None or until is not None:
-            return self._span(since, until)
-        head, head_is_all = self._head.finish()
-        with self.health.guard("read a container's logs"):
-            tail = bytes(self._container.logs(stdout=True, stderr=True))
-        half = self._head.limit
-        if head_is_all and tail == head:  # a follow stream can also end at a log rotation
-            return Output(head)
-        if tail.startswith(head) and len(tail) <= 2 * half:
-            return Output(tail)
-        if tail.startswith(head):
-            cut = len(tail) - 2 * half
-            return Output(head + _marker(cut) + tail[-half:], True)
-        return Output(head + _marker(None) + tail[-half:], True)
-
-    def _span(self, since: float | None, until: float | None) -> Output:
-        self._head.finish()
-        with self.health.guard("read a container's logs"):
-            text = bytes(self._container.logs(stdout=True, stderr=True, since=since, until=until))
-        half = self._head.limit
-        if len(text) <= 2 * half:
-            return Output(text)
-        return Output(text[:half] + _marker(len(text) - 2 * half) + text[-half:], True)
-
-
-def _marker(cut: int | None) -> bytes:
-    amount = f"{cut} bytes" if cut is not None else "an unknown amount"
-    return f"\n[... webrtc-interop cut {amount} from the middle of this output ...]\n".encode()
-
-
-class _HeadReader:
-    """Keeps the first `limit` bytes of a container's output: the log driver keeps only
-    the tail of a flood. It attaches before the container starts (Docker's attach with
-    `logs`), so a peer that floods faster than a log follower could connect cannot
-    rotate its first lines away unseen; at `limit` it hangs up, and Docker stops
-    copying to it."""
-
-    def __init__(self, container: Container, limit: int) -> None:
-        self.limit = limit
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._ended = False
-        self.ended = threading.Event()  # the stream ended with the container's output
-        self._socket: Any = container.attach_socket(
-            params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1}
-        )
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            for _, chunk in frames_iter(self._socket, tty=False):  # type: ignore[no-untyped-call]
-                self._chunks.append(bytes(chunk))
-                self._size += len(chunk)
-                if self._size >= self.limit:
-                    return
-            self._ended = True
-            self.ended.set()
-        except (DockerException, RequestException, OSError, ValueError):
-            return
-        finally:
-            self._hang_up()
-
-    def _hang_up(self) -> None:
-        with contextlib.suppress(Exception):
-            self._socket._sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            self._socket.close()
-
-    def finish(self) -> tuple[bytes, bool]:
-        """(the head, whether it is the whole output so far). A container still running
-        (a server at the end of its cell) is hung up on: the log driver's copy covers
-        the rest."""
-        self._thread.join(timeout=HEAD_GRACE_S)
-        if self._thread.is_alive():
-            self._hang_up()
-            self._thread.join(timeout=HEAD_GRACE_S)
-        return b"".join(self._chunks)[: self.limit], self._ended
 
 
 def _tar_of(path: str, content: bytes) -> bytes:

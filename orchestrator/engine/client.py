@@ -27,9 +27,10 @@ def connect(say: Say, max_pool_size: int = 16) -> DockerEngine:
 
 
 def connect_for(console: Console, jobs: int) -> DockerEngine:
-    """An engine for `jobs` cells at once: each holds a few connections (waits, log
-    readers, probes)."""
-    return connect(lambda text: console.print(text, highlight=False), max_pool_size=6 * jobs + 4)
+    """An engine for `jobs` cells at once. Every running container holds one connection
+    for Docker's `wait` (its peers, holders, routers, TURN server; twice `jobs` cells are
+    in flight), besides short calls."""
+    return connect(lambda text: console.print(text, highlight=False), max_pool_size=16 * jobs + 8)
 
 
 class DockerEngine(DockerImages, DockerCells):
