@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-import aiohttp
 
 from . import messages as m
 from .channels import ChannelPipe, Message
@@ -49,9 +48,8 @@ CLOSE_TIMEOUT_S = 3.0
 class Client:
     """One run of one test case: the HTTP session, the peers made, and the current step."""
 
-    def __init__(self, env: Env, http: aiohttp.ClientSession, new_peer: PeerFactory) -> None:
+    def __init__(self, env: Env, new_peer: PeerFactory) -> None:
         self.env = env
-        self.http = http
         self._new_peer = new_peer
         self.peers: list[Peer] = []
         self.offer_sdp = ""
@@ -68,7 +66,7 @@ class Client:
         self.step = "ICE gathering for the offer"
         self.offer_sdp = await peer.create_offer()
         self.step = f"the answer to POST {self.env.server_url}"
-        self.answer = await post_offer(self.http, self.env.server_url, self.offer_sdp)
+        self.answer = await post_offer(self.env.server_url, self.offer_sdp)
         await peer.set_answer(self.answer.sdp)
         self.step = "the connection to reach connected"
         await peer.wait_connected()
@@ -334,7 +332,7 @@ async def trickle(client: Client) -> str:
     client.step = "the trickle offer"
     client.offer_sdp = await peer.create_offer(trickle=True)
     client.step = f"the answer to POST {client.env.server_url}"
-    client.answer = await post_offer(client.http, client.env.server_url, client.offer_sdp)
+    client.answer = await post_offer(client.env.server_url, client.offer_sdp)
     session = client.session
     await peer.set_answer(client.answer.sdp)
     sending = asyncio.ensure_future(send_candidates(client, peer, session))
@@ -496,13 +494,12 @@ async def run_client(
         return EXIT_UNSUPPORTED
     # The verdict must be out before TEST_TIMEOUT, start-up and closing included.
     budget = env.budget_s - process_age() - CLOSE_TIMEOUT_S
-    async with aiohttp.ClientSession() as http:
-        client = Client(env, http, new_peer)
-        try:
-            kind, text = await outcome(client, budget)
-        finally:
-            await client.close_all()
-            flush_keylogs()
+    client = Client(env, new_peer)
+    try:
+        kind, text = await outcome(client, budget)
+    finally:
+        await client.close_all()
+        flush_keylogs()
     verdict(kind, f"{env.test_case}: {text}")
     return {"PASS": EXIT_PASSED, "UNSUPPORTED": EXIT_UNSUPPORTED}.get(kind, EXIT_FAILED)
 

@@ -12,9 +12,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-import aiohttp
-from yarl import URL
+from urllib.parse import urljoin
 
+from . import http
 from .contract import POST_RETRY_S, TestFailed, Unsupported
 
 log = logging.getLogger("signalling")
@@ -36,24 +36,27 @@ def shown(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-async def post_offer(
-    http: aiohttp.ClientSession, url: str, sdp: str, retry_s: float = POST_RETRY_S
-) -> Answer:
-    """POST the offer as JSON, retrying connection errors while the server starts."""
+async def post_offer(url: str, sdp: str, retry_s: float = POST_RETRY_S) -> Answer:
+    """POST the offer as JSON, retrying while the server is not listening yet."""
     give_up = time.monotonic() + retry_s
+    body = json.dumps({"type": "offer", "sdp": sdp})
     while True:
         try:
-            async with http.post(url, json={"type": "offer", "sdp": sdp}) as response:
-                text = await response.text()
-                if response.status != 200:
-                    raise TestFailed(
-                        f"POST {shown(url)}: HTTP {response.status}: {text[:BODY_QUOTE]}"
-                    )
-                return Answer(_answer_sdp(url, text), _session(http, url, response))
-        except aiohttp.ClientConnectionError as error:
+            response = await http.request(
+                "POST", url, body, {"Content-Type": "application/json"}
+            )
+        except http.HttpError as error:
+            if not error.unreachable:
+                raise TestFailed(f"POST {shown(url)}: {error}") from error
             if time.monotonic() > give_up:
                 raise TestFailed(f"cannot reach {shown(url)}: {error}") from error
             await asyncio.sleep(0.25)
+            continue
+        if response.status != 200:
+            raise TestFailed(
+                f"POST {shown(url)}: HTTP {response.status}: {response.text[:BODY_QUOTE]}"
+            )
+        return Answer(_answer_sdp(url, response.text), _session(url, response))
 
 
 def _answer_sdp(url: str, text: str) -> str:
@@ -68,20 +71,17 @@ def _answer_sdp(url: str, text: str) -> str:
         ) from None
 
 
-def _session(
-    http: aiohttp.ClientSession, url: str, response: aiohttp.ClientResponse
-) -> Session | None:
-    location = response.headers.get("Location")
+def _session(url: str, response: http.Response) -> Session | None:
+    location = response.header("Location")
     if not location:
         return None
-    return Session(http, str(URL(url).join(URL(location))), response.headers.get("ETag"))
+    return Session(urljoin(url, location), response.header("ETag"))
 
 
 class Session:
     """The session resource of contract section 3.2, as the client uses it."""
 
-    def __init__(self, http: aiohttp.ClientSession, url: str, etag: str | None) -> None:
-        self.http = http
+    def __init__(self, url: str, etag: str | None) -> None:
         self.url = url
         self.etag = etag
 
@@ -112,16 +112,15 @@ class Session:
         self, method: str, body: str | None, headers: dict[str, str], accept: tuple[int, ...]
     ) -> tuple[int, str, str | None]:
         try:
-            async with self.http.request(method, self.url, data=body, headers=headers) as response:
-                text = await response.text()
-                log.info("%s %s: HTTP %d", method, self.url, response.status)
-                if response.status not in accept:
-                    raise TestFailed(
-                        f"{method} {self.url}: HTTP {response.status}: {text[:BODY_QUOTE]}"
-                    )
-                return response.status, text, response.headers.get("ETag")
-        except aiohttp.ClientError as error:
+            response = await http.request(method, self.url, body, headers)
+        except http.HttpError as error:
             raise TestFailed(f"{method} {self.url}: {error}") from error
+        log.info("%s %s: HTTP %d", method, self.url, response.status)
+        if response.status not in accept:
+            raise TestFailed(
+                f"{method} {self.url}: HTTP {response.status}: {response.text[:BODY_QUOTE]}"
+            )
+        return response.status, response.text, response.header("ETag")
 
 
 def require_session(answer: Answer) -> Session:

@@ -202,7 +202,7 @@ def test_a_clients_failure_line_leaves_the_payload_out_of_the_offer_url():
         async with harness as client:
             url = str(client.make_url("/offer")) + f"?payload={'zz' * 700}"
             with pytest.raises(contract.TestFailed) as failure:
-                await post_offer(client.session, url, OFFER["sdp"], retry_s=0)
+                await post_offer(url, OFFER["sdp"], retry_s=0)
             message = str(failure.value)
             assert "HTTP 400" in message
             assert "zz" not in message
