@@ -13,7 +13,8 @@ import requests
 from docker.errors import DockerException, create_api_error_from_http_exception
 from docker.models.containers import Container
 from docker.utils.socket import frames_iter
-from requests.exceptions import ReadTimeout, RequestException
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import RequestException, Timeout
 
 from orchestrator.engine.errors import Health, unavailable
 from orchestrator.errors import EngineUnavailable
@@ -71,11 +72,12 @@ class DockerContainer:
         while time.monotonic() < deadline:
             if marker in self._head.so_far():
                 return True
-            if self.exit_code() is not None or self._head.full():
+            stopped = self.exit_code() is not None
+            if stopped or self._head.full():
                 with self.health.guard("read a container's output"):
                     if marker in _logs(self._container):
                         return True
-                if self.exit_code() is not None:
+                if stopped:
                     return False
             if cancel.wait(POLL_INTERVAL_S):
                 raise Cancelled
@@ -164,8 +166,12 @@ class _ExitWatch:
             while True:
                 try:
                     status = container.wait(timeout=WAIT_CALL_S)
-                except ReadTimeout:
-                    continue  # a server serving a long batch: ask again
+                except (RequestsConnectionError, Timeout):
+                    # Docker's socket reports the read timeout of a container that runs
+                    # on (a server's long batch) as a ConnectionError: one inspection
+                    # tells it from an engine that is gone (then it raises too).
+                    container.reload()
+                    continue
                 self.code = int(status.get("StatusCode", -1))
                 return
         except (DockerException, RequestException, OSError, ValueError, TypeError) as error:

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from docker.errors import NotFound
-from requests.exceptions import ReadTimeout
+from requests.exceptions import ConnectionError as RequestsConnectionError
 
 from orchestrator.engine import container as container_module
 from orchestrator.engine.container import DockerContainer, demultiplexed
@@ -19,13 +19,21 @@ from orchestrator.ports import Cancelled
 
 
 class FakeContainer:
-    """Stops at `exits_at` with `code`; `wait` blocks like Docker's until then (or
-    raises `ReadTimeout` when its timeout comes first). Counts the calls."""
+    """Stops at `exits_at` with `code`; `wait` blocks like Docker's until then (or, when
+    its timeout comes first, raises the ConnectionError Docker's socket raises for a
+    read timeout). Counts the calls; `engine_gone` makes every call fail."""
 
-    def __init__(self, exits_at: float, code: int = 0, wait_error: Exception | None = None):
+    def __init__(
+        self,
+        exits_at: float,
+        code: int = 0,
+        wait_error: Exception | None = None,
+        engine_gone: bool = False,
+    ):
         self.exits_at = exits_at
         self.code = code
         self.wait_error = wait_error
+        self.engine_gone = engine_gone
         self.waits = 0
         self.reloads = 0
         self.log_calls = 0
@@ -37,12 +45,14 @@ class FakeContainer:
         left = self.exits_at - time.monotonic()
         if left > timeout:
             time.sleep(timeout)
-            raise ReadTimeout("read timed out")
+            raise RequestsConnectionError("UnixHTTPConnectionPool: Read timed out.")
         time.sleep(max(left, 0))
         return {"StatusCode": self.code, "Error": None}
 
     def reload(self) -> None:
         self.reloads += 1
+        if self.engine_gone:
+            raise RequestsConnectionError("the socket refuses connections")
 
     def logs(self, **_: Any) -> bytes:
         self.log_calls += 1
@@ -75,7 +85,7 @@ def test_the_exit_code_comes_from_one_wait_call_without_inspecting() -> None:
     assert (container.waits, container.reloads) == (1, 0)
 
 
-def test_a_long_running_container_is_waited_for_again_after_a_read_timeout(
+def test_a_container_that_outlives_one_wait_call_is_waited_for_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(container_module, "WAIT_CALL_S", 0.1)
@@ -118,6 +128,7 @@ def test_docker_log_frames_are_joined_and_a_cut_frame_kept_as_far_as_it_goes() -
 
 
 def test_an_engine_that_went_away_ends_the_run_rather_than_the_cell() -> None:
-    running = watched(FakeContainer(0, wait_error=ConnectionError("socket gone")))
+    gone = RequestsConnectionError("the socket refuses connections")
+    running = watched(FakeContainer(0, wait_error=gone, engine_gone=True))
     with pytest.raises(EngineUnavailable):
         running.wait_exit(5, threading.Event())
