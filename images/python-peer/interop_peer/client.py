@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-
 from . import messages as m
 from .channels import ChannelPipe, Message
 from .contract import (
@@ -46,7 +45,7 @@ CLOSE_TIMEOUT_S = 3.0
 
 
 class Client:
-    """One run of one test case: the HTTP session, the peers made, and the current step."""
+    """One run of one test case: the peers made and the current step."""
 
     def __init__(self, env: Env, new_peer: PeerFactory) -> None:
         self.env = env

@@ -87,7 +87,7 @@ async def _response(reader: asyncio.StreamReader, method: str) -> Response:
 
 async def _chunks(reader: asyncio.StreamReader) -> bytes:
     parts = []
-    while size := int((await reader.readline()).split(b";")[0].strip() or b"x", 16):
+    while size := int((await reader.readline()).split(b";")[0].strip(), 16):
         parts.append(await reader.readexactly(size))
         await reader.readline()
     while (await reader.readline()).strip():  # trailer fields

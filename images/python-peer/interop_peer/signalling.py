@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-
 from urllib.parse import urljoin
 
 from . import http
@@ -42,9 +41,7 @@ async def post_offer(url: str, sdp: str, retry_s: float = POST_RETRY_S) -> Answe
     body = json.dumps({"type": "offer", "sdp": sdp})
     while True:
         try:
-            response = await http.request(
-                "POST", url, body, {"Content-Type": "application/json"}
-            )
+            response = await http.request("POST", url, body, {"Content-Type": "application/json"})
         except http.HttpError as error:
             if not error.unreachable:
                 raise TestFailed(f"POST {shown(url)}: {error}") from error

@@ -50,7 +50,7 @@ def answer_with(raw: bytes, close: bool = True):
 def test_a_content_length_body_and_the_request_as_sent():
     call = answer_with(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLocation: /session/1\r\n"
-        b"ETag: \"e1\"\r\nContent-Length: %d\r\n\r\n%s" % (len(SDP_JSON), SDP_JSON),
+        b'ETag: "e1"\r\nContent-Length: %d\r\n\r\n%s' % (len(SDP_JSON), SDP_JSON),
         close=False,  # the body's length, not the end of the connection, ends it
     )
     response, sent = call("POST", "/offer?payload=41", '{"a": 1}', {"Content-Type": "x/y"})
@@ -60,7 +60,8 @@ def test_a_content_length_body_and_the_request_as_sent():
     head, _, body = sent.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     assert lines[0] == b"POST /offer?payload=41 HTTP/1.1"
-    assert b"Content-Length: 8" in lines and b"Content-Type: x/y" in lines
+    assert b"Content-Length: 8" in lines
+    assert b"Content-Type: x/y" in lines
     assert b"Connection: close" in lines
     assert body == b'{"a": 1}'
 
