@@ -27,6 +27,7 @@ from orchestrator.model import (
 )
 from orchestrator.naming import cell_prefix, log_folder
 from orchestrator.network.topology import CellScope, Topology, Wiring
+from orchestrator.peerslots import UNITS_PER_SLOT, PeerSlots
 from orchestrator.ports import (
     CELL_LABEL,
     ROLE_LABEL,
@@ -66,9 +67,10 @@ class AttemptContext:
     capture_image: str | None = None  # None: no packet capture, no verification
     recorders: Recorders | None = None  # the run's recorder (with capture_image)
     capture_budget: CaptureBudget = field(default_factory=CaptureBudget)
-    # Cells whose peers may run at once (the run's `jobs`); a cell tears down and is
-    # judged after giving its slot back, so the next cell's peers start meanwhile.
-    peer_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(64))
+    # Cells whose peers may run at once (the run's `jobs`, a light test case's cell
+    # taking half a slot); a cell tears down and is judged after giving its slot
+    # back, so the next cell's peers start meanwhile.
+    peer_slots: PeerSlots = field(default_factory=lambda: PeerSlots(64))
 
     def timeout_for(self, test: str) -> float:
         return self.timeout_override_s or self.matrix.test(test).timeout_s
@@ -114,14 +116,14 @@ class CellAttempt:
     @contextlib.contextmanager
     def _peer_slot(self) -> Iterator[None]:
         slots, cancel = self.context.peer_slots, self.context.cancel
-        while not slots.acquire(timeout=POLL_INTERVAL_S):
-            if cancel.is_set():
-                raise Cancelled
+        units = 1 if self.context.matrix.test(self.cell.test).light else UNITS_PER_SLOT
+        if not slots.acquire(units, cancel=cancel):
+            raise Cancelled
         self.seen.started = time.monotonic()  # a cell's duration excludes its wait
         try:
             yield
         finally:
-            slots.release()
+            slots.release(units)
 
     def _steps(self, stack: ExitStack) -> None:
         served = self.share.live() if self.share else None

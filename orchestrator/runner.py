@@ -1,9 +1,9 @@
 """Runs cells: each attempt in its own topology, retried on failure, `jobs` at a time.
 
 A cell is in flight from its first container to its verdict, but holds one of the
-`jobs` peer slots (AttemptContext.peer_slots) only while its peers run: twice as many
-cells are in flight, so one cell's teardown and capture analysis overlap the next
-cell's peers.
+`jobs` peer slots (AttemptContext.peer_slots; half of one for a light test case) only
+while its peers run: twice as many batches are in flight, so one cell's teardown and
+capture analysis overlap the next cell's peers.
 
 One cell's failure is one cell's result; only what makes every further cell pointless
 (the engine gone, our own disk failing, Ctrl-C) ends the run, and then cleanly: running
@@ -26,7 +26,7 @@ from orchestrator.lifecycle import AttemptContext, CellAttempt
 from orchestrator.model import Attempt, Cell, CellResult, Outcome, PlannedCell
 from orchestrator.naming import log_folder
 from orchestrator.ports import Cancelled
-from orchestrator.serving import ServerShare
+from orchestrator.serving import Batch, ServerShare
 
 Event = Cell | CellResult  # what a batch reports: a cell started, a cell's result
 
@@ -63,11 +63,11 @@ class CellRunner:
         self.unavailable = unavailable
         self.retries = retries
 
-    def run_batch(self, batch: list[PlannedCell], report: Callable[[Event], None]) -> None:
+    def run_batch(self, batch: Batch, report: Callable[[Event], None]) -> None:
         """Run a batch's cells one after the other (their server shared where it may be,
         serving.py), reporting each cell as it starts and its result as it lands."""
         with ServerShare() as share:
-            for planned in batch:
+            while (planned := batch.take()) is not None:
                 if self.context.cancel.is_set():
                     raise Cancelled
                 if planned.refusal is None:
@@ -154,8 +154,8 @@ def _combined(attempts: list[CellResult]) -> CellResult:
 
 
 def run_cells(
-    batches: Iterable[list[PlannedCell]],
-    run_batch: Callable[[list[PlannedCell], Callable[[Event], None]], None],
+    batches: Iterable[Batch],
+    run_batch: Callable[[Batch, Callable[[Event], None]], None],
     jobs: int,
     cancel: threading.Event,
     on_start: Callable[[Cell], None],
@@ -163,6 +163,10 @@ def run_cells(
 ) -> None:
     """Run batches of cells (each batch's cells one after the other), IN_FLIGHT batches
     per peer slot at once, reporting each cell as it starts and its result as it lands.
+    Once every batch has started, a worker that comes free takes the back half of the
+    waiting cells of the longest running light batch (serving.Batch.split): its cells
+    last seconds each, a second server costs a fraction of one; a full batch keeps its
+    cells, which are short, on its one server.
 
     On Ctrl-C, SIGTERM, the engine going away or any unexpected error (in a worker or
     in `on_result`): stop starting batches, cancel the running ones, wait until they
@@ -170,17 +174,30 @@ def run_cells(
     """
     pending = list(batches)
     events: queue.Queue[Event | Future[None]] = queue.Queue()
-    running: set[Future[None]] = set()
+    running: dict[Future[None], Batch] = {}
     executor = ThreadPoolExecutor(max_workers=jobs * IN_FLIGHT, thread_name_prefix="cell")
 
-    def start(batch: list[PlannedCell]) -> None:
+    def start(batch: Batch) -> None:
         future = executor.submit(run_batch, batch, events.put)
-        running.add(future)
+        running[future] = batch
         future.add_done_callback(events.put)
 
+    def next_batch() -> Batch | None:
+        if pending:
+            return pending.pop(0)
+        light = [batch for batch in running.values() if batch.light]
+        longest = max(light, key=len, default=None)
+        return longest.split() if longest is not None else None
+
+    def fill() -> None:
+        while len(running) < jobs * IN_FLIGHT and not cancel.is_set():
+            batch = next_batch()
+            if batch is None:
+                return
+            start(batch)
+
     try:
-        while pending and len(running) < jobs * IN_FLIGHT:
-            start(pending.pop(0))
+        fill()
         while running:
             event = events.get()
             if isinstance(event, CellResult):
@@ -188,10 +205,9 @@ def run_cells(
             elif isinstance(event, Cell):
                 on_start(event)
             else:
-                running.discard(event)
+                del running[event]
                 event.result()  # a worker's error ends the run here
-                if pending and not cancel.is_set():
-                    start(pending.pop(0))
+                fill()
     except (KeyboardInterrupt, Cancelled):
         cancel.set()
         executor.shutdown(wait=True, cancel_futures=True)

@@ -36,6 +36,7 @@ from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies
 from orchestrator.network.slots import Fresh, NetworkPool
 from orchestrator.network.tls import new_authority
+from orchestrator.peerslots import PeerSlots
 from orchestrator.planner import Selection, plan, shard
 from orchestrator.ports import ROLE_LABEL, RUN_LABEL, Engine, Recorders
 from orchestrator.progress import Reporter, reporter_for
@@ -52,7 +53,7 @@ from orchestrator.results import (
     utc_now,
 )
 from orchestrator.runner import CellRunner, UnavailableImage, new_payload, run_cells
-from orchestrator.serving import batches
+from orchestrator.serving import batches, schedule
 
 PROCESS_STARTED = time.monotonic()  # this module is imported as the command starts
 CAPTURE_CONTROL = ".captures"  # the recorder's working folder inside the run folder
@@ -150,7 +151,7 @@ class _Execution:
                     self.matrix.implementation_names,
                 )
                 run_cells(
-                    batches(self.planned, self.matrix),
+                    schedule(batches(self.planned, self.matrix)),
                     runner.run_batch,
                     self.jobs,
                     self.cancel,
@@ -198,7 +199,7 @@ class _Execution:
             keep_containers=self.request.keep_containers,
             capture_image=capture_image,
             recorders=recorders,
-            peer_slots=threading.Semaphore(self.jobs),
+            peer_slots=PeerSlots(self.jobs),
         )
         return CellRunner(
             context,

@@ -10,7 +10,9 @@ a fresh one.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -89,18 +91,73 @@ def reuse_stamp() -> float:
     return time.time()
 
 
-def batches(cells: Iterable[PlannedCell], matrix: Matrix) -> Iterator[list[PlannedCell]]:
+class Batch:
+    """Cells that may share one server, run front to back by one worker. When no batch
+    is left to start, the scheduler splits the back half off a running light one to run
+    on a second server (`split`), so a run does not end on a few long chains of media
+    cells while the cores idle."""
+
+    def __init__(self, cells: Iterable[PlannedCell], light: bool = False) -> None:
+        self._cells = deque(cells)
+        if not self._cells:
+            raise ValueError("a batch has at least one cell")
+        self.test = self._cells[0].cell.test
+        self.scenario = self._cells[0].cell.scenario
+        self.light = light  # its test case's cells take half a peer slot (peerslots.py)
+        self._lock = threading.Lock()
+
+    def take(self) -> PlannedCell | None:
+        """The next cell to run, or None when none is left."""
+        with self._lock:
+            return self._cells.popleft() if self._cells else None
+
+    def split(self) -> Batch | None:
+        """A new batch of the back half of the cells not yet taken (rounded up), or None
+        when none is left."""
+        with self._lock:
+            count = (len(self._cells) + 1) // 2
+            back = [self._cells.pop() for _ in range(count)]
+        return Batch(reversed(back), self.light) if back else None
+
+    def left(self) -> tuple[PlannedCell, ...]:
+        """The cells not yet taken."""
+        with self._lock:
+            return tuple(self._cells)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cells)
+
+
+def batches(cells: Iterable[PlannedCell], matrix: Matrix) -> Iterator[Batch]:
     """The planned cells in order, cut into batches that may share a server: runs of
     consecutive cells with the same scenario, test case and reusable server, at most
     MAX_BATCH long; every other cell is a batch of its own."""
     batch: list[PlannedCell] = []
     for planned in cells:
         if batch and (len(batch) >= MAX_BATCH or not _same_server(batch[-1], planned, matrix)):
-            yield batch
+            yield _batch(batch, matrix)
             batch = []
         batch.append(planned)
     if batch:
-        yield batch
+        yield _batch(batch, matrix)
+
+
+def schedule(batches: Iterable[Batch]) -> list[Batch]:
+    """The order batches start in: scenario by scenario as planned (a network slot keeps
+    its scenario's set-up from cell to cell), and within one, light test cases' first.
+    Light cells are the long ones (real-time media) and take half a peer slot: started
+    first, they run beside the CPU-bound cells instead of ending the run on their own
+    with the cores idle."""
+    listed = list(batches)
+    scenarios: dict[str, int] = {}
+    for batch in listed:
+        scenarios.setdefault(batch.scenario, len(scenarios))
+    return sorted(listed, key=lambda batch: (scenarios[batch.scenario], not batch.light))
+
+
+def _batch(cells: list[PlannedCell], matrix: Matrix) -> Batch:
+    return Batch(cells, matrix.test(cells[0].cell.test).light)
 
 
 def _same_server(before: PlannedCell, planned: PlannedCell, matrix: Matrix) -> bool:

@@ -23,6 +23,9 @@ class TestCase:
     timeout_s: float
     description: str
     default: bool = True  # part of the default run (`run` without --all)
+    # The peers mostly wait on real-time media: half a peer slot, started first
+    # (peerslots.py, serving.schedule).
+    light: bool = False
 
 
 @dataclass(frozen=True)

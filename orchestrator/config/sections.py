@@ -59,7 +59,7 @@ def read_tests(source: Source, value: Any) -> tuple[TestCase, ...]:
                 f"test case '{name}' has no evidence rule{suggestion(name, RULES)}: add what the "
                 "wire must show to orchestrator/wire/rules.py",
             )
-        raw = source.mapping(body, here, ("timeout", "description", "default"))
+        raw = source.mapping(body, here, ("timeout", "description", "default", "light"))
         tests.append(
             TestCase(
                 name=name,
@@ -68,6 +68,7 @@ def read_tests(source: Source, value: Any) -> tuple[TestCase, ...]:
                 ),
                 description=source.text(raw.get("description", ""), (*here, "description")),
                 default=source.flag(raw.get("default", True), (*here, "default")),
+                light=source.flag(raw.get("light", False), (*here, "light")),
             )
         )
     return tuple(tests)

@@ -13,6 +13,7 @@ from orchestrator.errors import EngineError
 from orchestrator.model import CellResult, PlannedCell
 from orchestrator.ports import Cancelled, Capture, CaptureBudget, ContainerSpec, NetworkSpec, Output
 from orchestrator.runner import Event
+from orchestrator.serving import Batch
 
 
 @dataclass
@@ -164,18 +165,18 @@ class FakeEngine:
         return containers + recorders + sorted(self.networks_open)
 
 
-def singly(cells: list[PlannedCell] | tuple[PlannedCell, ...]) -> list[list[PlannedCell]]:
+def singly(cells: list[PlannedCell] | tuple[PlannedCell, ...]) -> list[Batch]:
     """Every cell a batch of its own."""
-    return [[planned] for planned in cells]
+    return [Batch([planned]) for planned in cells]
 
 
 def one_by_one(
     run_cell: Callable[[PlannedCell], CellResult],
-) -> Callable[[list[PlannedCell], Callable[[Event], None]], None]:
+) -> Callable[[Batch, Callable[[Event], None]], None]:
     """A batch runner (run_cells' shape) from a function that runs one cell."""
 
-    def run_batch(batch: list[PlannedCell], report: Callable[[Event], None]) -> None:
-        for planned in batch:
+    def run_batch(batch: Batch, report: Callable[[Event], None]) -> None:
+        while (planned := batch.take()) is not None:
             report(planned.cell)
             report(run_cell(planned))
 

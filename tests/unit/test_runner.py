@@ -16,6 +16,7 @@ from orchestrator.images import ImageOutcome
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import Topologies, topology_for
+from orchestrator.peerslots import UNITS_PER_SLOT, PeerSlots
 from orchestrator.planner import plan
 from orchestrator.ports import ContainerSpec
 from orchestrator.records import RunInfo, RunResults
@@ -257,7 +258,7 @@ class Timeline(FakeEngine):
 def test_only_jobs_cells_have_peers_running(write_matrix: WriteMatrix, tmp_path: Path) -> None:
     engine = Timeline({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)})
     engine.events = []
-    runner = make_runner(write_matrix, tmp_path, engine, peer_slots=threading.Semaphore(1))
+    runner = make_runner(write_matrix, tmp_path, engine, peer_slots=PeerSlots(1))
     cells = [Cell("datachannel", "alpha", "beta"), Cell("peerconnection", "alpha", "beta")]
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda cell: run_one(runner, cell), cells))
@@ -265,6 +266,32 @@ def test_only_jobs_cells_have_peers_running(write_matrix: WriteMatrix, tmp_path:
     order = [kind for kind, name in engine.events if kind != "removed"]
     # one cell's server, client and client run, then the other's: never interleaved
     assert order == ["start", "start", "ran"] * 2, engine.events
+
+
+class CountingSlots(PeerSlots):
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.asked: list[int] = []
+
+    def acquire(
+        self, units: int, timeout: float | None = None, cancel: threading.Event | None = None
+    ) -> bool:
+        self.asked.append(units)
+        return super().acquire(units, timeout, cancel)
+
+
+def test_a_light_test_cases_cell_takes_half_a_peer_slot(
+    write_matrix: WriteMatrix, tmp_path: Path
+) -> None:
+    text = VALID.replace("  datachannel:\n    timeout: 12\n", "  datachannel:\n    light: true\n")
+    light = load_matrix(write_matrix(text), environ={})
+    engine = FakeEngine({SERVER: Script(exit_code=None), CLIENT: Script(exit_code=0)})
+    slots = CountingSlots()
+    runner = make_runner(write_matrix, tmp_path, engine, peer_slots=slots, matrix=light)
+    for cell in (Cell("datachannel", "alpha", "beta"), Cell("peerconnection", "alpha", "beta")):
+        assert run_one(runner, cell).outcome is Outcome.PASSED
+    assert slots.asked == [1, UNITS_PER_SLOT]
+    assert slots.free == slots.capacity
 
 
 def test_ctrl_c_cancels_running_cells_and_releases_everything(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.config import load_matrix
 from orchestrator.lifecycle import AttemptContext
 from orchestrator.model import Cell, CellResult, Outcome, PlannedCell
 from orchestrator.network.registry import topology_for
-from orchestrator.runner import CellRunner, Event
-from orchestrator.serving import MAX_BATCH, batches
+from orchestrator.runner import CellRunner, Event, run_cells
+from orchestrator.serving import MAX_BATCH, Batch, batches, schedule
 from tests.unit.conftest import HEADER, WriteMatrix
 from tests.unit.fakes import FakeEngine, Script
 
@@ -87,7 +88,7 @@ def engine_with(beta: int = 0, gamma: int = 0) -> FakeEngine:
 
 def run_batch(runner: CellRunner, cells: list[Cell]) -> list[CellResult]:
     events: list[Event] = []
-    runner.run_batch([PlannedCell(cell) for cell in cells], events.append)
+    runner.run_batch(Batch(PlannedCell(cell) for cell in cells), events.append)
     return [event for event in events if isinstance(event, CellResult)]
 
 
@@ -109,7 +110,7 @@ def test_planned_cells_share_a_server_only_with_its_test_case_and_scenario(
         PlannedCell(Cell("datachannel", "once", "beta")),
         PlannedCell(Cell("datachannel", "once", "gamma")),
     ]
-    cut = [[planned.index(p) for p in batch] for batch in batches(planned, matrix)]
+    cut = [[planned.index(p) for p in batch.left()] for batch in batches(planned, matrix)]
     assert cut == [[0, 1], [2], [3], [4], [5], [6], [7]]
 
 
@@ -192,3 +193,80 @@ def test_a_server_without_the_declaration_serves_one_cell(
     assert engine.deletes == []
     urls = [c.spec.environment["SERVER_URL"] for c in engine.containers]
     assert set(urls) == {"http://server:8080/offer"}
+
+
+def _cells(count: int, test: str = "datachannel") -> list[PlannedCell]:
+    return [PlannedCell(Cell(test, "alpha", f"c{n}")) for n in range(count)]
+
+
+def test_a_split_takes_the_back_half_of_what_is_left_in_order() -> None:
+    batch = Batch(_cells(5))
+    first = batch.take()
+    assert first is not None
+    assert first.cell.client == "c0"
+    back = batch.split()
+    assert back is not None
+    assert [p.cell.client for p in back.left()] == ["c3", "c4"]
+    assert [p.cell.client for p in batch.left()] == ["c1", "c2"]
+    assert back.test == "datachannel"
+    while batch.take() is not None:
+        pass
+    assert batch.split() is None
+
+
+def test_light_batches_start_first_within_each_scenario(write_matrix: WriteMatrix) -> None:
+    text = MATRIX.replace(
+        "  datachannel:\n    timeout: 12\n", "  datachannel:\n    timeout: 12\n    light: true\n"
+    )
+    matrix = load_matrix(write_matrix(text), environ={})
+    assert matrix.test("datachannel").light
+    assert not matrix.test("peerconnection").light
+    planned = [
+        PlannedCell(Cell("peerconnection", "alpha", "c1")),
+        PlannedCell(Cell("peerconnection", "alpha", "c2")),
+        PlannedCell(Cell("peerconnection", "once", "c1")),
+        PlannedCell(Cell("datachannel", "alpha", "c1")),
+        PlannedCell(Cell("datachannel", "alpha", "c2")),
+        PlannedCell(Cell("datachannel", "once", "c1")),
+        PlannedCell(Cell("peerconnection", "alpha", "c1", "nat-client")),
+        PlannedCell(Cell("datachannel", "alpha", "c1", "nat-client")),
+    ]
+    order = [
+        [planned.index(p) for p in batch.left()] for batch in schedule(batches(planned, matrix))
+    ]
+    assert order == [[3, 4], [5], [0, 1], [2], [7], [6]]
+
+
+def test_a_free_worker_takes_the_back_half_of_a_running_light_batch() -> None:
+    ran: dict[str, int] = {}
+    lock = threading.Lock()
+    other_started = threading.Event()
+
+    def run_batch(batch: Batch, report: Callable[[Event], None]) -> None:
+        while (planned := batch.take()) is not None:
+            with lock:
+                ran[planned.cell.client] = threading.get_ident()
+            if planned.cell.client == "c0":
+                assert other_started.wait(5), "no second worker took cells of the batch"
+            else:
+                other_started.set()
+            report(CellResult(planned.cell, Outcome.PASSED, "ok"))
+
+    results: list[CellResult] = []
+    batch = Batch(_cells(4), light=True)
+    run_cells([batch], run_batch, 1, threading.Event(), lambda c: None, results.append)
+    assert sorted(r.cell.client for r in results) == ["c0", "c1", "c2", "c3"]
+    assert ran["c0"] == ran["c1"] != ran["c2"] == ran["c3"]
+
+
+def test_a_full_batch_keeps_its_cells_on_its_one_worker() -> None:
+    ran: list[int] = []
+
+    def run_batch(batch: Batch, report: Callable[[Event], None]) -> None:
+        while (planned := batch.take()) is not None:
+            ran.append(threading.get_ident())
+            report(CellResult(planned.cell, Outcome.PASSED, "ok"))
+
+    run_cells([Batch(_cells(4))], run_batch, 1, threading.Event(), lambda c: None, lambda r: None)
+    assert len(ran) == 4
+    assert len(set(ran)) == 1
