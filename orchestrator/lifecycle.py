@@ -116,7 +116,7 @@ class CellAttempt:
     @contextlib.contextmanager
     def _peer_slot(self) -> Iterator[None]:
         slots, cancel = self.context.peer_slots, self.context.cancel
-        units = 1 if self.context.matrix.test(self.cell.test).light else UNITS_PER_SLOT
+        units = 1 if self.context.matrix.light(self.cell) else UNITS_PER_SLOT
         if not slots.acquire(units, cancel=cancel):
             raise Cancelled
         self.seen.started = time.monotonic()  # a cell's duration excludes its wait

@@ -103,7 +103,7 @@ class Batch:
             raise ValueError("a batch has at least one cell")
         self.test = self._cells[0].cell.test
         self.scenario = self._cells[0].cell.scenario
-        self.light = light  # its test case's cells take half a peer slot (peerslots.py)
+        self.light = light  # a light test case on a server that is not heavy
         self._lock = threading.Lock()
 
     def take(self) -> PlannedCell | None:
@@ -157,7 +157,11 @@ def schedule(batches: Iterable[Batch]) -> list[Batch]:
 
 
 def _batch(cells: list[PlannedCell], matrix: Matrix) -> Batch:
-    return Batch(cells, matrix.test(cells[0].cell.test).light)
+    """A light batch: a light test case on a server that is not heavy (its clients may
+    be, and take a whole peer slot each)."""
+    first = cells[0].cell
+    server = matrix.implementation(first.server)
+    return Batch(cells, matrix.test(first.test).light and not server.heavy)
 
 
 def _same_server(before: PlannedCell, planned: PlannedCell, matrix: Matrix) -> bool:

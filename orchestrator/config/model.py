@@ -23,8 +23,8 @@ class TestCase:
     timeout_s: float
     description: str
     default: bool = True  # part of the default run (`run` without --all)
-    # The peers mostly wait on real-time media: half a peer slot, started first
-    # (peerslots.py, serving.schedule).
+    # The peers mostly wait on real-time media: half a peer slot unless a side is
+    # heavy, started first (peerslots.py, serving.schedule).
     light: bool = False
 
 
@@ -66,6 +66,9 @@ class Implementation:
     contract: str = "webrtc-interop"  # or "webrtc-echoes": the original contract, no payload
     # The server serves consecutive cells of one test case and scenario (contract 1.1).
     reuse_server: bool = False
+    # Its peers keep a core busy whatever the test case (a browser): its cells take a
+    # whole peer slot even in a light test case.
+    heavy: bool = False
 
     def supports(self, role: Role, test: str) -> bool:
         return test in (self.server_tests if role is Role.SERVER else self.client_tests)
@@ -162,6 +165,12 @@ class Matrix:
             if implementation.name == name:
                 return implementation
         raise KeyError(name)
+
+    def light(self, cell: Cell) -> bool:
+        """The cell's peers mostly wait on real-time media: its test case is light and
+        neither side's implementation is heavy (half a peer slot, peerslots.py)."""
+        sides = (self.implementation(cell.server), self.implementation(cell.client))
+        return self.test(cell.test).light and not any(side.heavy for side in sides)
 
     def test(self, name: str) -> TestCase:
         for test in self.tests:

@@ -40,6 +40,7 @@ IMPLEMENTATION_KEYS = (
     "unsupported_scenarios",
     "contract",
     "reuse_server",
+    "heavy",
 )
 CONTRACTS = ("webrtc-interop", "webrtc-echoes")
 MAX_TEST_TIMEOUT_S = 1800.0
@@ -180,6 +181,7 @@ def _implementation(
             raw.get("contract", CONTRACTS[0]), (*at, "contract"), CONTRACTS, "contract"
         ),
         reuse_server=source.flag(raw.get("reuse_server", False), (*at, "reuse_server")),
+        heavy=source.flag(raw.get("heavy", False), (*at, "heavy")),
     )
 
 

@@ -237,6 +237,26 @@ def test_light_batches_start_first_within_each_scenario(write_matrix: WriteMatri
     assert order == [[3, 4], [5], [0, 1], [2], [7], [6]]
 
 
+def test_a_heavy_side_makes_a_light_test_cases_cell_full(write_matrix: WriteMatrix) -> None:
+    text = (
+        MATRIX.replace(
+            "  datachannel:\n    timeout: 12\n",
+            "  datachannel:\n    timeout: 12\n    light: true\n",
+        )
+        .replace("  gamma:\n", "  gamma:\n    heavy: true\n")
+        .replace("  once:\n", "  once:\n    heavy: true\n")
+    )
+    matrix = load_matrix(write_matrix(text), environ={})
+    assert matrix.light(Cell("datachannel", "alpha", "beta"))
+    assert not matrix.light(Cell("datachannel", "alpha", "gamma"))  # a heavy client
+    assert not matrix.light(Cell("datachannel", "once", "beta"))  # a heavy server
+    assert not matrix.light(Cell("peerconnection", "alpha", "beta"))  # not a light test case
+    planned = [
+        PlannedCell(Cell("datachannel", s, c)) for s in ("alpha", "once") for c in ("beta", "gamma")
+    ]
+    assert [b.light for b in batches(planned, matrix)] == [True, False, False]
+
+
 def test_a_free_worker_takes_the_back_half_of_a_running_light_batch() -> None:
     ran: dict[str, int] = {}
     lock = threading.Lock()
