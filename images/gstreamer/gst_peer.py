@@ -38,6 +38,7 @@ from interop_peer.sdp import SdpFrag, mids, negotiated_codec
 log = logging.getLogger("gst-peer")
 CLOSE_TIMEOUT_S = 3.0
 FAILURE_DETAIL_S = 0.5  # how long a failure waits for GStreamer's explanation
+SETTLE_S = 1.0  # at most, for the remote to show it finished DTLS before we stop
 
 # What webrtcbin cannot do, with the evidence (README.md has the details).
 UNSUPPORTED = {
@@ -255,6 +256,7 @@ class GstPeer(Peer):
     async def close(self) -> None:
         """Stop the pipeline from a daemon thread: a wedged webrtcbin cannot hold us up."""
         self.mark_closing()
+        await self._settle()
         stopped = self.loop.create_future()
 
         def stop() -> None:
@@ -266,6 +268,19 @@ class GstPeer(Peer):
             await asyncio.wait_for(stopped, CLOSE_TIMEOUT_S)
         except TimeoutError:
             log.warning("%s: pipeline did not stop within %gs", self.name, CLOSE_TIMEOUT_S)
+
+    async def _settle(self) -> None:
+        """Wait, at most SETTLE_S, until the SCTP association is up: the remote got our
+        last DTLS flight. As the DTLS server webrtcbin reports `connected` once that
+        flight is queued in dtlsenc, not sent; stopping the pipeline at once has dropped
+        it, and the remote never connected (docs/findings.md)."""
+        sctp = self.webrtc.props.sctp_transport
+        if self.state != "connected" or sctp is None:
+            return
+        deadline = self.loop.time() + SETTLE_S
+        connected = GstWebRTC.WebRTCSCTPTransportState.CONNECTED
+        while sctp.props.state != connected and self.loop.time() < deadline:
+            await asyncio.sleep(0.02)
 
 
 def negotiated(sdp: str, kind: str) -> int | None:
