@@ -275,8 +275,10 @@ def test_a_free_worker_takes_the_back_half_of_a_running_light_batch() -> None:
     results: list[CellResult] = []
     batch = Batch(_cells(4), light=True)
     run_cells([batch], run_batch, 1, threading.Event(), lambda c: None, results.append)
-    assert sorted(r.cell.client for r in results) == ["c0", "c1", "c2", "c3"]
-    assert ran["c0"] == ran["c1"] != ran["c2"] == ran["c3"]
+    assert sorted(r.cell.client for r in results) == ["c0", "c1", "c2", "c3"]  # each once
+    # c0 ends only once another worker ran a cell of its batch: c2, the first of the
+    # back half split off at the start (who takes c1 and c3 depends on who is free).
+    assert ran["c2"] != ran["c0"]
 
 
 def test_a_full_batch_keeps_its_cells_on_its_one_worker() -> None:
