@@ -101,9 +101,8 @@ class Batch:
         self._cells = deque(cells)
         if not self._cells:
             raise ValueError("a batch has at least one cell")
-        self.test = self._cells[0].cell.test
         self.scenario = self._cells[0].cell.scenario
-        self.light = light  # a light test case on a server that is not heavy
+        self.light = light  # Matrix.light_server: a light test case, a server not heavy
         self._lock = threading.Lock()
 
     def take(self) -> PlannedCell | None:
@@ -157,11 +156,7 @@ def schedule(batches: Iterable[Batch]) -> list[Batch]:
 
 
 def _batch(cells: list[PlannedCell], matrix: Matrix) -> Batch:
-    """A light batch: a light test case on a server that is not heavy (its clients may
-    be, and take a whole peer slot each)."""
-    first = cells[0].cell
-    server = matrix.implementation(first.server)
-    return Batch(cells, matrix.test(first.test).light and not server.heavy)
+    return Batch(cells, matrix.light_server(cells[0].cell))
 
 
 def _same_server(before: PlannedCell, planned: PlannedCell, matrix: Matrix) -> bool:

@@ -169,8 +169,12 @@ class Matrix:
     def light(self, cell: Cell) -> bool:
         """The cell's peers mostly wait on real-time media: its test case is light and
         neither side's implementation is heavy (half a peer slot, peerslots.py)."""
-        sides = (self.implementation(cell.server), self.implementation(cell.client))
-        return self.test(cell.test).light and not any(side.heavy for side in sides)
+        return self.light_server(cell) and not self.implementation(cell.client).heavy
+
+    def light_server(self, cell: Cell) -> bool:
+        """The cell's test case is light and its server is not heavy: what makes a batch
+        of cells sharing that server light (serving.py), whatever their clients."""
+        return self.test(cell.test).light and not self.implementation(cell.server).heavy
 
     def test(self, name: str) -> TestCase:
         for test in self.tests:
